@@ -1,0 +1,3 @@
+from creditops.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Adapters: storage, files, Salesforce, notifications, calendar, reports. They translate shapes."""

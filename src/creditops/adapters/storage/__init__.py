@@ -1,0 +1,1 @@
+"""The workspace database: schema, migrations and the repository."""

@@ -1,0 +1,561 @@
+"""The exact ledger of one pool: balances derived from grants and usage for any instant.
+
+Nothing here is edited in place: the facts are grants (with their voids, recurrences and
+carry-forward terms) and usage records; :class:`Ledger` replays them in time order.
+
+At one instant, grant events come first (endings, then beginnings, then the debt a beginning grant
+pays under the ``carry`` policy), usage last. The state *at* instant t applies every grant event at
+or before t and every usage strictly before t, so a grant is active on [effective, expiry).
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from creditops.core.model import Grant, OveragePolicy, Pool, Usage
+from creditops.core.numbers import ZERO
+
+_END, _START = 0, 1  # the phase of a grant event: endings before beginnings at one instant
+_ONE_DAY = timedelta(days=1)
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+class LedgerError(ValueError):
+    """The facts contradict themselves (e.g. a reversal of more than was used)."""
+
+
+@dataclass(eq=False)
+class _Tranche:
+    """One stretch of a grant's life with its own balance: the grant itself, one period of a
+    recurring grant, or a carried-forward remainder."""
+
+    grant: Grant
+    period: int
+    start: datetime
+    end: datetime | None
+    end_reason: str | None  # "expired", "voided", "renewed" (next recurrence) or None
+    quantity: Decimal
+    burn_key: tuple[object, ...] = ()
+    consumed: Decimal = ZERO
+    ended: str | None = None
+    balance: Decimal = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.balance = self.quantity
+
+    def admits(self, usage_type: str | None) -> bool:
+        restriction = self.grant.applies_to
+        return restriction is None or usage_type in restriction
+
+
+@dataclass
+class GrantTotals:
+    """What happened to one grant (all its periods) up to the instant of the snapshot; what it
+    consumed is the sum over its tranches."""
+
+    granted: Decimal = ZERO
+    lapsed: Decimal = ZERO
+    voided: Decimal = ZERO
+    carried_forward: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class GrantBalance:
+    grant: Grant
+    remaining: Decimal
+    granted: Decimal
+    consumed: Decimal
+    lapsed: Decimal
+    voided: Decimal
+    carried_forward: Decimal
+    period_start: datetime
+    period_end: datetime | None  # when the current balance lapses (next recurrence or expiry)
+    period_consumed: Decimal
+    active: bool
+    ended: str | None  # "expired" or "voided" once the grant's life is over
+
+
+@dataclass(frozen=True)
+class PoolBalance:
+    pool: Pool
+    as_of: datetime
+    balance: Decimal
+    consumed: Decimal
+    overage: Decimal  # bill: total to date; carry: outstanding debt
+    overage_total: Decimal  # every unit that found no grant, whatever the policy
+    lapsed: Decimal
+    voided: Decimal
+    usage_total: Decimal
+    grants: tuple[GrantBalance, ...]
+
+    def grant(self, grant_id: str) -> GrantBalance:
+        for grant_balance in self.grants:
+            if grant_balance.grant.id == grant_id:
+                return grant_balance
+        raise KeyError(grant_id)
+
+
+@dataclass
+class _Allocation:
+    """Where one usage's units went, so that a reversal can give them back."""
+
+    overage: Decimal = ZERO
+    tranches: list[tuple[_Tranche, Decimal]] = field(default_factory=list)
+
+
+@dataclass
+class _Debt:
+    key: str
+    usage_type: str | None
+    open: Decimal
+
+
+def rollover_id(grant_id: str) -> str:
+    return f"{grant_id}~rollover"
+
+
+def _burn_key(grant: Grant, end: datetime | None) -> tuple[object, ...]:
+    # Burn order (PRODUCT.md §2): priority, restricted before unrestricted, sooner expiry (none
+    # last), earlier effective, grant id.
+    return (
+        grant.priority,
+        0 if grant.applies_to is not None else 1,
+        _NEVER if end is None else end,
+        grant.effective,
+        grant.id,
+    )
+
+
+class Ledger:
+    """Replays one pool's facts. Call :meth:`advance` with non-decreasing instants, then read
+    :meth:`snapshot`; :meth:`project` continues the same state with synthetic daily usage."""
+
+    def __init__(self, pool: Pool, usages: Iterable[Usage]) -> None:
+        self.pool = pool
+        self._usages = sorted(usages, key=lambda u: (u.at, u.reverses is not None, u.key))
+        self._next_usage = 0
+        self._events: list[tuple[datetime, int, int, _Tranche]] = []
+        self._sequence = 0
+        self._now: datetime | None = None
+        self._active: list[_Tranche] = []
+        self._eligible: dict[str | None, list[_Tranche]] = {}
+        self._totals: dict[str, GrantTotals] = {}
+        self._current: dict[str, _Tranche] = {}
+        self._tranches: dict[str, list[_Tranche]] = {}
+        self._grants: dict[str, Grant] = {}
+        self._track = any(u.reverses is not None for u in self._usages)
+        self._allocations: dict[str, _Allocation] = {}
+        self._debts: list[_Debt] = []
+        self.overage_billed = ZERO
+        self.overage_events: list[tuple[datetime, Decimal]] = []
+        self.usage_total = ZERO
+        self.lapses: list[tuple[_Tranche, Decimal]] = []
+        for grant in sorted(pool.grants, key=lambda g: g.id):
+            self._admit_grant(grant)
+
+    # -- grant events ---------------------------------------------------------------------
+
+    def _admit_grant(self, grant: Grant) -> None:
+        self._grants[grant.id] = grant
+        self._totals[grant.id] = GrantTotals()
+        self._push(self._first_tranche(grant), _START)
+
+    def _first_tranche(self, grant: Grant) -> _Tranche:
+        end, reason = self._period_end(grant, grant.effective)
+        return _Tranche(grant, 0, grant.effective, end, reason, grant.quantity)
+
+    def _natural_end(self, grant: Grant, start: datetime) -> datetime | None:
+        return self._period_end(replace(grant, voided_at=None), start)[0]
+
+    def _period_end(self, grant: Grant, start: datetime) -> tuple[datetime | None, str | None]:
+        """When a tranche that starts at ``start`` ends, and why."""
+        candidates: list[tuple[datetime, str]] = []
+        if grant.voided_at is not None:
+            candidates.append((max(grant.voided_at, start), "voided"))
+        if grant.expires is not None:
+            candidates.append((grant.expires, "expired"))
+        if grant.recurrence is not None:
+            following = _next_recurrence(grant, start)
+            candidates.append((following, "renewed"))
+        if not candidates:
+            return None, None
+        # At equal instants a void wins over an expiry, and both over a renewal.
+        rank = {"voided": 0, "expired": 1, "renewed": 2}
+        end, reason = min(candidates, key=lambda c: (c[0], rank[c[1]]))
+        return end, reason
+
+    def _push(self, tranche: _Tranche, phase: int) -> None:
+        instant = tranche.start if phase == _START else tranche.end
+        assert instant is not None
+        self._sequence += 1
+        heapq.heappush(self._events, (instant, phase, self._sequence, tranche))
+
+    def _start(self, tranche: _Tranche) -> None:
+        grant = tranche.grant
+        totals = self._totals[grant.id]
+        totals.granted += tranche.quantity
+        self._current[grant.id] = tranche
+        self._tranches.setdefault(grant.id, []).append(tranche)
+        if tranche.end is not None and tranche.end <= tranche.start:
+            # Voided at or before it became effective: granted and voided at once.
+            tranche.ended = "voided"
+            totals.voided += tranche.balance
+            tranche.balance = ZERO
+            return
+        # A void ends the grant but does not make it sooner-expiring: usage before the void was
+        # charged as if the void were unknown, which is what happened.
+        natural_end = tranche.end if tranche.end_reason != "voided" else self._natural_end(
+            grant, tranche.start)
+        tranche.burn_key = _burn_key(grant, natural_end)
+        self._active.append(tranche)
+        self._active.sort(key=lambda t: t.burn_key)
+        self._eligible.clear()
+        if tranche.end is not None:
+            self._push(tranche, _END)
+
+    def _end(self, tranche: _Tranche) -> None:
+        grant = tranche.grant
+        totals = self._totals[grant.id]
+        reason = tranche.end_reason
+        assert reason is not None and tranche.end is not None
+        tranche.ended = reason
+        self._active.remove(tranche)
+        self._eligible.clear()
+        left = tranche.balance
+        tranche.balance = ZERO
+        if reason == "voided":
+            totals.voided += left
+            return
+        if reason == "renewed":
+            self._record_lapse(tranche, left)
+            following = _Tranche(grant, tranche.period + 1, tranche.end, None, None, grant.quantity)
+            following.end, following.end_reason = self._period_end(grant, tranche.end)
+            self._push(following, _START)
+            return
+        carried = ZERO
+        if grant.rollover is not None and left > ZERO:
+            carried = left * grant.rollover.fraction
+            if grant.rollover.max is not None:
+                carried = min(carried, grant.rollover.max)
+        if carried > ZERO:
+            assert grant.rollover is not None
+            totals.carried_forward += carried
+            carried_grant = replace(
+                grant,
+                id=rollover_id(grant.id),
+                quantity=carried,
+                effective=tranche.end,
+                expires=grant.rollover.expires,
+                recurrence=None,
+                rollover=None,
+                voided_at=None,
+            )
+            self._grants[carried_grant.id] = carried_grant
+            self._totals[carried_grant.id] = GrantTotals()
+            self._push(self._first_tranche(carried_grant), _START)
+        self._record_lapse(tranche, left - carried)
+
+    def _record_lapse(self, tranche: _Tranche, quantity: Decimal) -> None:
+        self._totals[tranche.grant.id].lapsed += quantity
+        self.lapses.append((tranche, quantity))
+
+    def _apply_grant_events(self, until: datetime) -> None:
+        """Applies every grant event at or before ``until``, instant by instant."""
+        while self._events and self._events[0][0] <= until:
+            instant = self._events[0][0]
+            started: list[_Tranche] = []
+            while self._events and self._events[0][0] == instant:
+                _, phase, _, tranche = heapq.heappop(self._events)
+                if phase == _END:
+                    self._end(tranche)
+                else:
+                    self._start(tranche)
+                    if tranche.ended is None:
+                        started.append(tranche)
+            if self._debts and started:
+                self._pay_debts(sorted(started, key=lambda t: t.burn_key))
+
+    def _pay_debts(self, tranches: list[_Tranche]) -> None:
+        for tranche in tranches:
+            for debt in self._debts:
+                if tranche.balance == ZERO:
+                    break
+                if debt.open == ZERO or not tranche.admits(debt.usage_type):
+                    continue
+                paid = min(debt.open, tranche.balance)
+                debt.open -= paid
+                self._take(tranche, paid, debt.key)
+                if self._track:
+                    # The debt's units are now charged to this tranche, not open overage.
+                    self._allocations[debt.key].overage -= paid
+            self._debts = [debt for debt in self._debts if debt.open > ZERO]
+
+    # -- usage ------------------------------------------------------------------------------
+
+    def _eligible_for(self, usage_type: str | None) -> list[_Tranche]:
+        eligible = self._eligible.get(usage_type)
+        if eligible is None:
+            eligible = [t for t in self._active if t.admits(usage_type)]
+            self._eligible[usage_type] = eligible
+        return eligible
+
+    def _take(self, tranche: _Tranche, quantity: Decimal, key: str) -> None:
+        tranche.balance -= quantity
+        tranche.consumed += quantity
+        if self._track:
+            self._allocations.setdefault(key, _Allocation()).tranches.append((tranche, quantity))
+
+    def _consume(self, at: datetime, quantity: Decimal, usage_type: str | None, key: str) -> None:
+        self.usage_total += quantity
+        need = quantity
+        eligible = self._eligible.get(usage_type)
+        if eligible is None:
+            eligible = self._eligible_for(usage_type)
+        for tranche in eligible:
+            balance = tranche.balance
+            if balance <= ZERO:
+                continue
+            if need <= balance and not self._track:
+                # The common case, inlined: the first grant with a balance covers it all.
+                tranche.balance = balance - need
+                tranche.consumed += need
+                return
+            taken = need if need <= balance else balance
+            self._take(tranche, taken, key)
+            need -= taken
+            if need == ZERO:
+                return
+        if need > ZERO:
+            self._overage(at, need, usage_type, key)
+
+    def _overage(self, at: datetime, quantity: Decimal, usage_type: str | None, key: str) -> None:
+        self.overage_events.append((at, quantity))
+        if self.pool.overage_policy is OveragePolicy.CARRY:
+            self._debts.append(_Debt(key, usage_type, quantity))
+        else:
+            self.overage_billed += quantity
+        if self._track:
+            self._allocations.setdefault(key, _Allocation()).overage += quantity
+
+    def _reverse(self, usage: Usage) -> None:
+        assert usage.reverses is not None
+        allocation = self._allocations.get(usage.reverses)
+        if allocation is None:
+            raise LedgerError(
+                f"usage {usage.key} reverses {usage.reverses}, which is not an earlier usage "
+                f"of pool {self.pool.id}"
+            )
+        left = -usage.quantity
+        self.usage_total -= left
+        from_overage = min(left, allocation.overage)
+        if from_overage > ZERO:
+            allocation.overage -= from_overage
+            left -= from_overage
+            self.overage_events.append((usage.at, -from_overage))
+            self._reverse_overage(usage.reverses, from_overage)
+        while left > ZERO and allocation.tranches:
+            tranche, quantity = allocation.tranches.pop()
+            given_back = min(left, quantity)
+            if given_back < quantity:
+                allocation.tranches.append((tranche, quantity - given_back))
+            left -= given_back
+            tranche.consumed -= given_back
+            totals = self._totals[tranche.grant.id]
+            if tranche.ended is None:
+                tranche.balance += given_back
+            elif tranche.ended == "voided":
+                totals.voided += given_back
+            else:
+                # The tranche is gone: what it gets back is lost with it.
+                totals.lapsed += given_back
+        if left > ZERO:
+            raise LedgerError(
+                f"usage {usage.key} reverses {left} more than {usage.reverses} used"
+            )
+
+    def _reverse_overage(self, key: str, quantity: Decimal) -> None:
+        if self.pool.overage_policy is OveragePolicy.BILL:
+            self.overage_billed -= quantity
+            return
+        # Only the open part of the debt is cancelled here: what a later grant already paid was
+        # moved into that grant's allocation and is given back to it.
+        for debt in self._debts:
+            if debt.key == key:
+                cancelled = min(debt.open, quantity)
+                debt.open -= cancelled
+                quantity -= cancelled
+        self._debts = [debt for debt in self._debts if debt.open > ZERO]
+
+    # -- driving ------------------------------------------------------------------------------
+
+    def advance(self, until: datetime) -> None:
+        """Applies grant events at or before ``until`` and usage strictly before it."""
+        if self._now is not None and until < self._now:
+            raise LedgerError("a ledger only moves forward in time")
+        usages = self._usages
+        events = self._events
+        while self._next_usage < len(usages) and usages[self._next_usage].at < until:
+            usage = usages[self._next_usage]
+            if events and events[0][0] <= usage.at:
+                self._apply_grant_events(usage.at)
+            if usage.reverses is not None:
+                if usage.quantity >= ZERO:
+                    raise LedgerError(f"reversal {usage.key} must have a negative quantity")
+                self._reverse(usage)
+            elif usage.quantity < ZERO:
+                raise LedgerError(
+                    f"usage {usage.key} has a negative quantity but reverses no usage"
+                )
+            else:
+                self._consume(usage.at, usage.quantity, usage.usage_type, usage.key)
+            self._next_usage += 1
+        self._apply_grant_events(until)
+        self._now = until
+
+    def usage_between(self, start: datetime, end: datetime) -> list[Usage]:
+        """The usage records at instants in [start, end), in time order."""
+        usages = self._usages
+        low = bisect.bisect_left(usages, start, key=lambda u: u.at)
+        high = bisect.bisect_left(usages, end, lo=low, key=lambda u: u.at)
+        return usages[low:high]
+
+    @property
+    def open_debt(self) -> Decimal:
+        return sum((debt.open for debt in self._debts), ZERO)
+
+    def snapshot(self) -> PoolBalance:
+        assert self._now is not None, "advance the ledger before reading it"
+        grants = []
+        for grant_id in sorted(self._current):
+            tranche = self._current[grant_id]
+            totals = self._totals[grant_id]
+            grant = self._grants[grant_id]
+            final = tranche.ended in ("expired", "voided")
+            grants.append(
+                GrantBalance(
+                    grant=grant,
+                    remaining=tranche.balance,
+                    granted=totals.granted,
+                    consumed=sum((t.consumed for t in self._tranches[grant_id]), ZERO),
+                    lapsed=totals.lapsed,
+                    voided=totals.voided,
+                    carried_forward=totals.carried_forward,
+                    period_start=tranche.start,
+                    period_end=tranche.end,
+                    period_consumed=tranche.consumed,
+                    active=tranche.ended is None,
+                    ended=tranche.ended if final else None,
+                )
+            )
+        overage = (
+            self.open_debt if self.pool.overage_policy is OveragePolicy.CARRY
+            else self.overage_billed
+        )
+        return PoolBalance(
+            pool=self.pool,
+            as_of=self._now,
+            balance=sum((t.balance for t in self._active), ZERO),
+            consumed=sum((g.consumed for g in grants), ZERO),
+            overage=overage,
+            overage_total=sum((q for _, q in self.overage_events), ZERO),
+            lapsed=sum((g.lapsed for g in grants), ZERO),
+            voided=sum((g.voided for g in grants), ZERO),
+            usage_total=self.usage_total,
+            grants=tuple(grants),
+        )
+
+    # -- projection ---------------------------------------------------------------------------
+
+    def project(
+        self, start: datetime, until: datetime, daily: Sequence[tuple[str | None, Decimal]]
+    ) -> None:
+        """Continues the ledger with ``daily`` usage (per usage type) at ``start`` + k days for
+        every such instant before ``until``, then applies grant events up to ``until``.
+
+        Exact, and fast: between two grant events the burn order is fixed, so runs of days in
+        which no tranche runs dry are applied at once; the day a tranche runs dry is applied on
+        its own, usage type by usage type as real usage would be.
+        """
+        self.advance(start)
+        daily = [(usage_type, quantity) for usage_type, quantity in daily if quantity > ZERO]
+        day = start
+        while daily and day < until:
+            self._apply_grant_events(day)
+            limit = min(self._events[0][0], until) if self._events else until
+            days = _days_before(day, limit)
+            draws: dict[int, tuple[_Tranche, Decimal]] = {}
+            unmet: list[tuple[str | None, Decimal]] = []
+            for usage_type, quantity in daily:
+                tranche = next((t for t in self._eligible_for(usage_type) if t.balance > ZERO),
+                               None)
+                if tranche is None:
+                    unmet.append((usage_type, quantity))
+                    continue
+                _, drawn = draws.get(id(tranche), (tranche, ZERO))
+                draws[id(tranche)] = (tranche, drawn + quantity)
+            whole_days = min(
+                [days] + [int(t.balance // drawn) for t, drawn in draws.values()]
+            )
+            if len(unmet) > 1 and self.pool.overage_policy is OveragePolicy.CARRY:
+                # Debts are paid first in, first out: days of two unmet usage types must stay
+                # interleaved as real usage would leave them.
+                whole_days = min(whole_days, 1)
+            if whole_days > 0:
+                for tranche, drawn in draws.values():
+                    self._take(tranche, drawn * whole_days, "projection")
+                for usage_type, quantity in unmet:
+                    self._overage(day, quantity * whole_days, usage_type, "projection")
+                self.usage_total += sum(q for _, q in daily) * whole_days
+                day = day + _ONE_DAY * whole_days
+                continue
+            for usage_type, quantity in daily:
+                self._consume(day, quantity, usage_type, "projection")
+            day = day + _ONE_DAY
+        self._apply_grant_events(until)
+        self._now = until
+
+
+    def project_lapses(
+        self, start: datetime, until: datetime, daily: Sequence[tuple[str | None, Decimal]]
+    ) -> dict[str, Decimal]:
+        """Projects like :meth:`project` and returns, per grant active at ``start``, what its
+        current balance would lose at its end (next recurrence or expiry; after carry-forward).
+        A grant whose current tranche does not end by ``until`` is absent."""
+        self.advance(start)
+        current = {grant_id: t for grant_id, t in self._current.items() if t.ended is None}
+        seen = len(self.lapses)
+        self.project(start, until, daily)
+        lapsed = {id(tranche): quantity for tranche, quantity in self.lapses[seen:]}
+        return {
+            grant_id: lapsed[id(tranche)]
+            for grant_id, tranche in current.items()
+            if id(tranche) in lapsed
+        }
+
+
+def _days_before(day: datetime, limit: datetime) -> int:
+    """How many of the instants day, day + 1 day, … lie before ``limit`` (at least 1)."""
+    count = max(1, (limit - day) // _ONE_DAY)
+    while day + _ONE_DAY * count >= limit and count > 1:
+        count -= 1
+    while day + _ONE_DAY * count < limit:
+        count += 1
+    return count
+
+
+def _next_recurrence(grant: Grant, after: datetime) -> datetime:
+    """The first recurrence instant strictly after ``after``."""
+    assert grant.recurrence is not None
+    return grant.recurrence.every.first_after(grant.recurrence.anchor, after)
+
+
+def balance_at(pool: Pool, usages: Iterable[Usage], as_of: datetime) -> PoolBalance:
+    """The pool's balances at ``as_of``: grant events at or before it, usage strictly before."""
+    ledger = Ledger(pool, usages)
+    ledger.advance(as_of)
+    return ledger.snapshot()

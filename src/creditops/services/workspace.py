@@ -1,0 +1,479 @@
+"""Opening a workspace, and the use cases of the register: load the register file, import usage,
+list and roll back imports, balances and the credits register."""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import os
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, tzinfo
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Date, Engine, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from creditops.adapters.register_file import read_register_file
+from creditops.adapters.storage.repository import (
+    day_end,
+    is_current,
+    load_contracts,
+    load_pools,
+    load_usage,
+    migrate,
+    open_engine,
+    read_settings,
+    session_factory,
+    unit_of_work,
+    workspace_zone,
+)
+from creditops.adapters.storage.tables import (
+    Base,
+    ChangeRow,
+    ContractRow,
+    ExactDecimal,
+    GrantRow,
+    ImportRow,
+    KindRow,
+    PoolRow,
+    SettingRow,
+    UsageRow,
+    UTCDateTime,
+)
+from creditops.adapters.usage_file import BadRow, UsageRecord, file_sha256, read_usage_rows
+from creditops.config import load_settings
+from creditops.core.errors import InputError, Problem
+from creditops.core.ledger import PoolBalance, balance_at
+from creditops.core.numbers import ZERO
+from creditops.core.register import Register, RegisterSettings, build_register
+from creditops.services.errors import NotFoundError
+
+BATCH = 5000
+MAX_PROBLEMS_SHOWN = 50
+
+
+@dataclass
+class Workspace:
+    url: str
+    engine: Engine
+    factory: sessionmaker[Session]
+
+    def session(self) -> AbstractContextManager[Session]:
+        """One transaction: committed at the end of the block, rolled back on error."""
+        return unit_of_work(self.factory)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def current_actor() -> str:
+    actor = os.environ.get("CREDITOPS_ACTOR")
+    if actor:
+        return actor
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def init_workspace(database_url: str | None = None) -> Workspace:
+    """Creates the workspace (or brings its schema up to date); safe to run again."""
+    url = load_settings(database_url).database_url
+    engine = open_engine(url)
+    migrate(engine)
+    return Workspace(url, engine, session_factory(engine))
+
+
+def open_workspace(database_url: str | None = None) -> Workspace:
+    url = load_settings(database_url).database_url
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.exists():
+            raise NotFoundError(
+                f"no workspace at {path}; create one with `creditops init`"
+            )
+    engine = open_engine(url)
+    if not is_current(engine):
+        engine.dispose()
+        raise NotFoundError(
+            "the workspace is not initialised or its schema is out of date; run `creditops init`"
+        )
+    return Workspace(url, engine, session_factory(engine))
+
+
+# -- time ------------------------------------------------------------------------------------
+
+def resolve_as_of(text: str | None, zone: tzinfo, now: datetime | None = None) -> datetime:
+    """``2026-06-30`` is the end of that day in the workspace time zone (that day's usage
+    counts); an ISO datetime is that instant (without offset: workspace time); none is now."""
+    if text is None:
+        return (now or datetime.now(UTC)).astimezone(zone)
+    text = text.strip()
+    try:
+        if len(text) == 10:
+            return day_end(date.fromisoformat(text), zone)
+        instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(Problem(
+            f"{text!r} is not a date (YYYY-MM-DD) or an ISO 8601 datetime", column="--as-of"
+        )) from None
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=zone)
+    return instant.astimezone(zone)
+
+
+# -- history -----------------------------------------------------------------------------------
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _columns(row: Base) -> dict[str, Any]:
+    return {column.key: getattr(row, column.key) for column in row.__table__.columns}
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, datetime) and isinstance(b, datetime):
+        return a.astimezone(UTC) == b.astimezone(UTC)
+    return bool(a == b)
+
+
+def _upsert(session: Session, model: type[Base], key: Any, values: dict[str, Any],
+            change: Callable[[str, str, dict[str, Any] | None, dict[str, Any] | None], None],
+            entity: str) -> str:
+    row = session.get(model, key)
+    if row is None:
+        session.add(model(**values))
+        change(entity, str(key), None, {k: _jsonable(v) for k, v in values.items()})
+        return "created"
+    before = _columns(row)
+    differing = {k: v for k, v in values.items() if not _same(before.get(k), v)}
+    if not differing:
+        return "unchanged"
+    for name, value in differing.items():
+        setattr(row, name, value)
+    change(entity, str(key), {k: _jsonable(before[k]) for k in differing},
+           {k: _jsonable(v) for k, v in differing.items()})
+    return "updated"
+
+
+@dataclass(frozen=True)
+class LoadSummary:
+    import_id: int
+    created: int
+    updated: int
+    unchanged: int
+
+
+def load_register(workspace: Workspace, path: Path, *, actor: str | None = None,
+                  now: datetime | None = None) -> LoadSummary:
+    """Loads a register file; loading it again updates in place by id, and every change is
+    kept (who, when, before, after) so that the load can be rolled back."""
+    now = now or datetime.now(UTC)
+    actor = actor or current_actor()
+    with workspace.session() as session:
+        known_kinds = set(session.scalars(select(KindRow.id)))
+        data = read_register_file(path, known_kinds)
+        record = ImportRow(kind="register", source=path.name, file_hash=file_sha256(path),
+                           actor=actor, at=now)
+        session.add(record)
+        session.flush()
+        outcomes: list[str] = []
+
+        def change(entity: str, entity_id: str, before: dict[str, Any] | None,
+                   after: dict[str, Any] | None) -> None:
+            session.add(ChangeRow(at=now, actor=actor, import_id=record.id, entity=entity,
+                                  entity_id=entity_id, action="create" if before is None
+                                  else "update", before=before, after=after))
+
+        for key, value in data.settings.items():
+            outcomes.append(_upsert(session, SettingRow, key, {"key": key, "value": value},
+                                    change, "setting"))
+        for kind in data.kinds:
+            outcomes.append(_upsert(session, KindRow, kind["id"], kind, change, "kind"))
+        for contract in data.contracts:
+            outcomes.append(_upsert(session, ContractRow, contract["id"], contract, change,
+                                    "contract"))
+        session.flush()
+        for pool in data.pools:
+            outcomes.append(_upsert(session, PoolRow, pool["id"], pool, change, "pool"))
+        session.flush()
+        for grant in data.grants:
+            outcomes.append(_upsert(session, GrantRow, grant["id"], grant, change, "grant"))
+        record.rows_read = len(outcomes)
+        record.rows_accepted = sum(1 for o in outcomes if o != "unchanged")
+        record.rows_duplicate = outcomes.count("unchanged")
+        return LoadSummary(record.id, outcomes.count("created"), outcomes.count("updated"),
+                           outcomes.count("unchanged"))
+
+
+# -- usage imports -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ImportSummary:
+    import_id: int
+    rows_read: int
+    accepted: int
+    duplicate: int
+    rejected: int
+    quarantine: Path | None
+
+
+def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> int:
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(UsageRow).on_conflict_do_nothing(
+        index_elements=["pool_id", "identity"]
+    ).returning(UsageRow.id)
+    return len(session.execute(statement, rows).all())
+
+
+def _reversal_problem(session: Session, record: UsageRecord, in_file: dict[tuple[str, str],
+                      Decimal], reversed_so_far: dict[tuple[str, str], Decimal],
+                      source: str) -> Problem | None:
+    assert record.reverses is not None
+    key = (record.pool, record.reverses)
+    if key not in in_file:
+        original = session.execute(
+            select(UsageRow.quantity).where(UsageRow.pool_id == record.pool,
+                                            UsageRow.identity == record.reverses)
+        ).scalar_one_or_none()
+        if original is None:
+            return Problem(f"reverses ref {record.ref!r}, which is no usage of pool "
+                           f"{record.pool!r} (import it first, or fix the ref)",
+                           source=source, row=record.row, column="ref")
+        earlier = session.execute(
+            select(func.count()).select_from(UsageRow).where(
+                UsageRow.pool_id == record.pool, UsageRow.reverses == record.reverses)
+        ).scalar_one()
+        previous = ZERO
+        if earlier:
+            previous = sum((q for q in session.scalars(select(UsageRow.quantity).where(
+                UsageRow.pool_id == record.pool, UsageRow.reverses == record.reverses,
+                UsageRow.identity != record.identity))), ZERO)
+        in_file[key] = original
+        reversed_so_far[key] = -previous
+    total = reversed_so_far.get(key, ZERO) - record.quantity
+    if total > in_file[key]:
+        return Problem(f"reverses {total} in all, more than the {in_file[key]} of ref "
+                       f"{record.ref!r}", source=source, row=record.row, column="quantity")
+    reversed_so_far[key] = total
+    return None
+
+
+def import_usage(workspace: Workspace, path: Path, *, quarantine: Path | None = None,
+                 actor: str | None = None, now: datetime | None = None,
+                 on_progress: Callable[[int], None] | None = None) -> ImportSummary:
+    """Imports a usage file in one transaction: all of it, or (with ``quarantine``) its good
+    rows while the bad ones are written with their reasons to the quarantine file. Rows already
+    in the workspace are counted as duplicates and change nothing."""
+    now = now or datetime.now(UTC)
+    actor = actor or current_actor()
+    source = str(path)
+    with workspace.session() as session:
+        pools = set(session.scalars(select(PoolRow.id)))
+        zone = workspace_zone(session)
+        record = ImportRow(kind="usage", source=path.name, file_hash=file_sha256(path),
+                           actor=actor, at=now)
+        session.add(record)
+        session.flush()
+        bad_rows: list[BadRow] = []
+        batch: list[dict[str, Any]] = []
+        accepted = rows_read = 0
+        originals: dict[tuple[str, str], Decimal] = {}
+        reversed_so_far: dict[tuple[str, str], Decimal] = {}
+        for item in read_usage_rows(path, pools, zone, on_progress):
+            rows_read += 1
+            if isinstance(item, BadRow):
+                bad_rows.append(item)
+                continue
+            if item.reverses is not None:
+                problem = _reversal_problem(session, item, originals, reversed_so_far, source)
+                if problem is not None:
+                    bad_rows.append(BadRow(item.row, {}, [problem]))
+                    continue
+            elif item.ref is not None:
+                originals[(item.pool, item.identity)] = item.quantity
+            batch.append({
+                "pool_id": item.pool, "at": item.at, "quantity": item.quantity,
+                "usage_type": item.usage_type, "identity": item.identity,
+                "reverses": item.reverses, "ref": item.ref, "source": item.source,
+                "note": item.note, "import_id": record.id,
+            })
+            if len(batch) >= BATCH:
+                accepted += _insert_ignoring_duplicates(session, batch)
+                batch = []
+        accepted += _insert_ignoring_duplicates(session, batch)
+        valid = rows_read - len(bad_rows)
+        if bad_rows and quarantine is None:
+            problems = [p for bad in bad_rows for p in bad.problems]
+            shown = problems[:MAX_PROBLEMS_SHOWN]
+            if len(problems) > len(shown):
+                shown.append(Problem(f"… and {len(problems) - len(shown)} more problems",
+                                     source=source))
+            shown.append(Problem(
+                f"nothing was imported ({len(bad_rows)} bad row(s) of {rows_read}); fix them, or "
+                "import the good rows with --quarantine FILE", source=source))
+            raise InputError(shown)
+        if bad_rows and quarantine is not None:
+            _write_quarantine(quarantine, bad_rows)
+        record.rows_read = rows_read
+        record.rows_accepted = accepted
+        record.rows_duplicate = valid - accepted
+        record.rows_rejected = len(bad_rows)
+        return ImportSummary(record.id, rows_read, accepted, valid - accepted, len(bad_rows),
+                             quarantine if bad_rows else None)
+
+
+def _write_quarantine(path: Path, bad_rows: list[BadRow]) -> None:
+    columns: list[str] = []
+    for bad in bad_rows:
+        columns += [name for name in bad.values if name not in columns]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["row", *columns, "error"])
+        for bad in bad_rows:
+            reasons = "; ".join(
+                f"{p.column}: {p.reason}" if p.column else p.reason for p in bad.problems
+            )
+            writer.writerow([bad.row, *(bad.values.get(c, "") for c in columns), reasons])
+
+
+def list_imports(workspace: Workspace) -> list[ImportRow]:
+    with workspace.session() as session:
+        return list(session.scalars(select(ImportRow).order_by(ImportRow.id)))
+
+
+def rollback_import(workspace: Workspace, import_id: int, *, now: datetime | None = None
+                    ) -> ImportRow:
+    """Undoes one import: its usage rows are removed, or its register changes reverted."""
+    now = now or datetime.now(UTC)
+    with workspace.session() as session:
+        record = session.get(ImportRow, import_id)
+        if record is None:
+            raise NotFoundError(f"no import with id {import_id}")
+        if record.status == "rolled_back":
+            raise InputError(Problem(f"import {import_id} is already rolled back"))
+        if record.kind == "register":
+            _revert_register_changes(session, record)
+        else:
+            identities = select(UsageRow.identity).where(UsageRow.import_id == import_id)
+            dependent = session.execute(
+                select(UsageRow.ref).where(UsageRow.import_id != import_id,
+                                           UsageRow.reverses.in_(identities)).limit(1)
+            ).first()
+            if dependent is not None:
+                raise InputError(Problem(
+                    f"a later import reverses usage of import {import_id}; roll that one back "
+                    "first"))
+            session.execute(delete(UsageRow).where(UsageRow.import_id == import_id))
+        record.status = "rolled_back"
+        record.rolled_back_at = now
+        return record
+
+
+_ENTITY_MODELS: dict[str, type[Base]] = {
+    "setting": SettingRow, "kind": KindRow, "contract": ContractRow, "pool": PoolRow,
+    "grant": GrantRow,
+}
+
+
+def _revert_register_changes(session: Session, record: ImportRow) -> None:
+    changes = list(session.scalars(
+        select(ChangeRow).where(ChangeRow.import_id == record.id).order_by(ChangeRow.id.desc())
+    ))
+    for change in changes:
+        later = session.execute(
+            select(ChangeRow.import_id).join(ImportRow, ImportRow.id == ChangeRow.import_id)
+            .where(ChangeRow.entity == change.entity, ChangeRow.entity_id == change.entity_id,
+                   ChangeRow.id > change.id, ImportRow.status == "committed").limit(1)
+        ).first()
+        if later is not None:
+            raise InputError(Problem(
+                f"import {later[0]} changed {change.entity} {change.entity_id!r} later; roll "
+                "that one back first"))
+    for change in changes:
+        model = _ENTITY_MODELS[change.entity]
+        row = session.get(model, change.entity_id)
+        if change.action == "create":
+            if change.entity == "pool" and session.execute(
+                    select(UsageRow.id).where(UsageRow.pool_id == change.entity_id).limit(1)
+            ).first():
+                raise InputError(Problem(
+                    f"pool {change.entity_id!r} has usage; roll back its usage imports first"))
+            session.delete(row)
+            session.flush()
+        else:
+            assert row is not None and change.before is not None
+            for key, value in change.before.items():
+                setattr(row, key, _from_json(model, key, value))
+            session.flush()
+
+
+def _from_json(model: type[Base], key: str, value: Any) -> Any:
+    if value is None:
+        return None
+    column_type = model.__table__.columns[key].type
+    if isinstance(column_type, ExactDecimal):
+        return Decimal(value)
+    if isinstance(column_type, UTCDateTime):
+        return datetime.fromisoformat(value)
+    if isinstance(column_type, Date):
+        return date.fromisoformat(value)
+    return value
+
+
+# -- balances and the register ------------------------------------------------------------------
+
+def register_settings(settings: dict[str, Any]) -> RegisterSettings:
+    return RegisterSettings(
+        risk_threshold=Decimal(str(settings["risk_threshold"])),
+        window_days=int(settings["run_rate_window_days"]),
+    )
+
+
+def build_workspace_register(workspace: Workspace, as_of_text: str | None = None, *,
+                             now: datetime | None = None) -> Register:
+    with workspace.session() as session:
+        zone = workspace_zone(session)
+        as_of = resolve_as_of(as_of_text, zone, now)
+        settings = read_settings(session)
+        pools = load_pools(session)
+        usage = load_usage(session, before=as_of)
+        contracts = load_contracts(session)
+    return build_register(((pool, usage.get(pool.id, [])) for pool in pools), as_of,
+                          register_settings(settings), contracts)
+
+
+def pool_balance(workspace: Workspace, pool_id: str, as_of_text: str | None = None, *,
+                 now: datetime | None = None) -> PoolBalance:
+    with workspace.session() as session:
+        zone = workspace_zone(session)
+        as_of = resolve_as_of(as_of_text, zone, now)
+        pools = load_pools(session, [pool_id])
+        if not pools:
+            known = ", ".join(session.scalars(select(PoolRow.id).order_by(PoolRow.id)))
+            raise NotFoundError(f"no pool {pool_id!r} (pools: {known or 'none'})")
+        usage = load_usage(session, [pool_id], before=as_of)
+    return balance_at(pools[0], usage.get(pool_id, []), as_of)
+
+
+def workspace_currency(workspace: Workspace) -> str:
+    with workspace.session() as session:
+        return str(read_settings(session)["currency"])
+
+
+def iter_pool_ids(workspace: Workspace) -> Iterator[str]:
+    with workspace.session() as session:
+        yield from list(session.scalars(select(PoolRow.id).order_by(PoolRow.id)))
