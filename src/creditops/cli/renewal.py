@@ -1,7 +1,490 @@
-"""Commands of this area: none yet."""
+"""Renewal economics: true-up model, simulation, optimiser, history; uplift; clause checklist;
+credit commitment sizing; the renewal brief."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
 
 import typer
+
+from creditops.adapters.scenario_file import read_scenario
+from creditops.cli.output import console, print_json, print_table
+from creditops.core.clauses import Mark
+from creditops.core.errors import InputError, Problem
+from creditops.core.numbers import parse_decimal, round_money, round_to
+from creditops.core.trueup import Figures
+from creditops.core.uplift import Cap, CapKind, UpliftTerms, UpliftTiming
+from creditops.services import commitment as commitment_service
+from creditops.services import contract_terms as terms_service
+from creditops.services import renewal as service
+from creditops.services import renewal_brief as brief_service
+from creditops.services.renewal_brief import BriefFormat
+
+FileArgument = Annotated[Path, typer.Argument(help="Scenario file (YAML).", show_default=False)]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON.")]
+PathsOption = Annotated[int | None, typer.Option(
+    "--paths", min=1, help="Growth paths to simulate (default: the file's, else 10,000).")]
+SeedOption = Annotated[int | None, typer.Option(
+    "--seed", help="Random seed (default: the file's, else 1).")]
+
+
+def money(value: Decimal) -> str:
+    return f"{round_money(value):,}"
+
+
+def percent(value: Decimal | None) -> str:
+    return "n/a" if value is None else f"{round_to(value * 100, 2)}%"
+
+
+def decimal_option(text: str | None, option: str) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        return parse_decimal(text)
+    except ValueError as error:
+        raise InputError(Problem(str(error), column=option)) from None
+
+
+def model_command(
+    file: FileArgument,
+    as_json: JsonOption = False,
+    xlsx: Annotated[Path | None, typer.Option(
+        "--xlsx", help="Also write the tables (clauses, by month, adds) to this workbook.")] = None,
+) -> None:
+    """Each clause's true-up cost side by side, and the spread between the best and the worst."""
+    model = service.model_trueup(file)
+    if xlsx is not None:
+        service.write_trueup_workbook(model, xlsx)
+    if as_json:
+        print_json(service.trueup_view(model))
+        return
+    scenario, result = model.file.scenario, model.result
+    years = [f"year {year + 1}" for year in range(scenario.term.years)]
+    header = ["clause", "pricing", "timing", "coterm", "backbill", "true-up", *years, "beyond",
+              "% of original", "eff. discount"]
+    numeric = ["true-up", *years, "beyond", "% of original", "eff. discount"]
+
+    def row(label: list[str], figures: Figures) -> list[str]:
+        return [*label, money(figures.trueup_total),
+                *(money(amount) for amount in figures.trueup_by_year), money(figures.beyond_term),
+                percent(figures.trueup_pct_of_original), percent(figures.effective_discount)]
+
+    rows = []
+    for clause_result in result.clauses:
+        clause = clause_result.clause
+        pricing = clause.pricing.value + (f" (cap {clause.cap})" if clause.cap is not None else "")
+        rows.append(row([clause.id, pricing, clause.timing.value, "yes" if clause.coterm else "no",
+                         "yes" if clause.backbill else "no"], clause_result.figures))
+    title = f"True-up cost per clause ({scenario.currency})"
+    print_table(title + (f": {scenario.name}" if scenario.name else ""), header, rows, numeric)
+    if len(scenario.products) > 1:
+        product_rows = [row([c.clause.id, p.product.id, "", "", ""], p.figures)
+                        for c in result.clauses for p in c.products]
+        print_table("Per product", ["clause", "product", "", "", "", *header[5:]], product_rows,
+                    numeric)
+    original = result.best.figures.original_contract_value
+    console.print(f"Original contract value: {scenario.currency} {money(original)}; "
+                  f"licences added over the term: {result.best.figures.licences_added}")
+    console.print(f"Spread: clause {result.worst.clause.id} costs {scenario.currency} "
+                  f"{money(result.spread)} more than clause {result.best.clause.id}.")
+    if xlsx is not None:
+        console.print(f"Workbook written to {xlsx}")
+
+
+def simulate_command(file: FileArgument, paths: PathsOption = None, seed: SeedOption = None,
+                     as_json: JsonOption = False) -> None:
+    """P10/P50/P90 of each clause's true-up cost under uncertain growth (Monte Carlo)."""
+    simulation = service.simulate_trueup(file, paths, seed)
+    if as_json:
+        print_json(service.simulation_view(simulation))
+        return
+    scenario = simulation.file.scenario
+    rows = []
+    for result in simulation.clauses:
+        summaries = [("all", result.total)]
+        if len(result.products) > 1:
+            summaries += list(result.products.items())
+        for product_id, summary in summaries:
+            rows.append([result.clause.id, product_id,
+                         *(money(value) for value in summary.percentiles.values()),
+                         money(summary.mean), percent(summary.share_with_trueup)])
+    print_table(f"True-up cost over {simulation.paths:,} growth paths ({scenario.currency}, "
+                f"seed {simulation.seed})",
+                ["clause", "product", "P10", "P50", "P90", "mean", "paths with true-up"], rows,
+                ["P10", "P50", "P90", "mean", "paths with true-up"])
+
+
+def optimise_command(
+    file: FileArgument, paths: PathsOption = None, seed: SeedOption = None,
+    points: Annotated[int, typer.Option(min=1, help="Curve points around the optimum.")] = 11,
+    step: Annotated[int | None, typer.Option(
+        min=1, help="Licences between curve points (default: spread over the range).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The flat contracted quantity with the lowest expected subscription + true-up."""
+    result = service.optimise_trueup(file, paths, seed)
+    if as_json:
+        print_json(service.optimisation_view(result, points, step))
+        return
+    currency = result.file.scenario.currency
+    for clause in result.clauses:
+        for optimum in clause.products:
+            rows = []
+            for point in service.curve_around(optimum, points, step):
+                marks = [label for label, quantity in (("optimum", optimum.best.quantity),
+                                                       ("file", optimum.current.quantity))
+                         if point.quantity == quantity]
+                rows.append([point.quantity, money(point.subscription),
+                             money(point.expected_trueup), money(point.expected_total),
+                             money(point.expected_total - optimum.best.expected_total),
+                             ", ".join(marks)])
+            print_table(f"Clause {clause.clause.id}, {optimum.product.name}: expected cost by "
+                        f"contracted quantity ({currency}, {result.paths:,} paths)",
+                        ["quantity", "subscription", "expected true-up", "expected total",
+                         "over optimum", ""], rows,
+                        ["quantity", "subscription", "expected true-up", "expected total",
+                         "over optimum"])
+            saving = optimum.current.expected_total - optimum.best.expected_total
+            console.print(f"Best quantity {optimum.best.quantity:,} (file: "
+                          f"{optimum.current.quantity:,}); expected saving {currency} "
+                          f"{money(saving)}.")
+
+
+def _cpi_path(text: str) -> tuple[Decimal, ...]:
+    rates = []
+    for piece in text.split(","):
+        rate = decimal_option(piece, "--cpi")
+        if rate is None:  # pragma: no cover - a piece is never None
+            continue
+        rates.append(rate)
+    return tuple(rates)
+
+
+def uplift_command(
+    licence: Annotated[str | None, typer.Option(
+        help="Net licence per year at the start (e.g. 1200000).")] = None,
+    uplift: Annotated[str | None, typer.Option(
+        help="Increase asked at each renewal (or each year with --timing annual); default "
+             "0.07.")] = None,
+    terms: Annotated[int | None, typer.Option(min=1, help="Number of terms (default 3).")] = None,
+    term_years: Annotated[int | None, typer.Option(
+        min=1, help="Years per term (default 1).")] = None,
+    success_plan_pct: Annotated[str | None, typer.Option(
+        help="Success plan as a share of net licence (0.30 = 30%).")] = None,
+    timing: Annotated[UpliftTiming | None, typer.Option(
+        help="renewal: one increase per renewal; annual: every year.")] = None,
+    cap_per_year: Annotated[str | None, typer.Option(
+        help="Cap per year since the last increase (0.03 = 3% a year).")] = None,
+    cap_per_renewal: Annotated[str | None, typer.Option(
+        help="Cap on the increase at each renewal.")] = None,
+    cpi: Annotated[list[str] | None, typer.Option(
+        help="CPI-linked cap: comma-separated CPI rates, one per year from year 2 (the last "
+             "repeats). Repeat the option to compare CPI paths.")] = None,
+    cpi_margin: Annotated[str, typer.Option(
+        help="Added to CPI each year (CPI + 1% → 0.01).")] = "0",
+    scenario: Annotated[Path | None, typer.Option(
+        help="Take the figures from a scenario file's uplift section (options override).")] = None,
+    by_year: Annotated[bool, typer.Option("--by-year", help="Show every year.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Licence and success-plan cost over several terms, with and without uplift caps.
+
+    Caps: per year since the last increase, per renewal, or CPI-linked (plus a margin)."""
+    base = None
+    caps: list[Cap] = []
+    if scenario is not None:
+        file = read_scenario(scenario)
+        if file.uplift is None:
+            raise InputError(Problem("the scenario has no uplift section", source=str(scenario),
+                                     column="uplift"))
+        base = file.uplift
+        if cap_per_year is None and cap_per_renewal is None and not cpi:
+            caps = list(file.caps)
+    amount = decimal_option(licence, "--licence")
+    if amount is None and base is None:
+        raise InputError(Problem("give the net licence per year (or --scenario FILE)",
+                                 column="--licence"))
+    margin = decimal_option(cpi_margin, "--cpi-margin") or Decimal(0)
+    for option, kind, text in (("--cap-per-year", CapKind.PER_YEAR, cap_per_year),
+                               ("--cap-per-renewal", CapKind.PER_RENEWAL, cap_per_renewal)):
+        rate = decimal_option(text, option)
+        if rate is not None:
+            caps.append(Cap(kind, rate=rate))
+    caps += [Cap(CapKind.CPI, cpi=_cpi_path(path), margin=margin) for path in cpi or ()]
+    chosen = UpliftTerms(
+        licence=amount if amount is not None else base.licence if base else Decimal(0),
+        uplift=decimal_option(uplift, "--uplift") or (base.uplift if base else Decimal("0.07")),
+        terms=terms or (base.terms if base else 3),
+        term_years=term_years or (base.term_years if base else 1),
+        success_plan_pct=decimal_option(success_plan_pct, "--success-plan-pct")
+        or (base.success_plan_pct if base else Decimal(0)),
+        timing=timing or (base.timing if base else UpliftTiming.RENEWAL),
+    )
+    comparison = terms_service.compare_uplift(chosen, caps)
+    if as_json:
+        print_json(terms_service.uplift_view(comparison))
+        return
+    paths = (comparison.uncapped, *comparison.capped)
+    rows = [[path.cap.label, money(path.licence_total), money(path.success_plan_total),
+             money(path.total), money(comparison.saving(path)), money(path.years[-1].licence),
+             percent(path.cumulative_increase)] for path in paths]
+    print_table(f"Licence and success plan over {chosen.terms} × {chosen.term_years}-year terms, "
+                f"{percent(chosen.uplift)} uplift at each "
+                f"{'renewal' if chosen.timing is UpliftTiming.RENEWAL else 'year'}",
+                ["cap", "licence", "success plan", "total", "saving vs no cap",
+                 "final-year licence", "cumulative increase"], rows,
+                ["licence", "success plan", "total", "saving vs no cap", "final-year licence",
+                 "cumulative increase"])
+    term_rows = [[f"term {term + 1}", *(money(path.term_totals()[term]) for path in paths)]
+                 for term in range(chosen.terms)]
+    print_table("Licence + success plan by term", ["", *(path.cap.label for path in paths)],
+                term_rows, [path.cap.label for path in paths])
+    if by_year:
+        year_rows = [[year.year + 1, year.term + 1, *(
+            f"{money(path.years[year.year].total)} ({percent(path.years[year.year].applied)})"
+            for path in paths)] for year in comparison.uncapped.years]
+        print_table("By year: licence + success plan (increase applied)",
+                    ["year", "term", *(path.cap.label for path in paths)], year_rows,
+                    [path.cap.label for path in paths])
+
+
+def clauses_check_command(
+    contract: Annotated[Path | None, typer.Argument(
+        help="The contract: a scenario file (YAML) whose model prices the gaps.",
+        show_default=False)] = None,
+    text: Annotated[Path | None, typer.Option(
+        help="Clause text (plain text): pattern rules propose the marks and quote the "
+             "sentences.")] = None,
+    scenario: Annotated[Path | None, typer.Option(
+        help="Scenario file for the money exposure (same as CONTRACT).")] = None,
+    clause: Annotated[str | None, typer.Option(
+        help="The scenario clause that stands for the contract (default: the first).")] = None,
+    history: Annotated[bool, typer.Option(
+        "--history", help="A true-up history is recorded (renewal preparation).")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """The seven points and five pitfalls of a true-up clause: present, missing or unclear.
+
+    Pattern rules over --text quote the sentences behind each mark; with a scenario, the money
+    at stake (the model's cost of the vendor-favourable reading) stands next to each gap."""
+    if contract is not None and scenario is not None and contract != scenario:
+        raise InputError(Problem("give the scenario once: as CONTRACT or as --scenario",
+                                 column="--scenario"))
+    check = terms_service.check_clauses(scenario_path=scenario or contract, text_path=text,
+                                        clause_id=clause, has_history=history)
+    if as_json:
+        print_json(terms_service.clause_check_view(check))
+        return
+    currency = check.scenario.scenario.currency if check.scenario else ""
+    rows = []
+    for mark in check.marks:
+        exposure = mark.exposure
+        at_stake = "" if exposure is None else (
+            exposure.basis if exposure.amount is None
+            else f"{currency} {money(exposure.amount)} ({exposure.basis})")
+        quotes = " / ".join(f"“{evidence.sentence}”" for evidence in mark.evidence)
+        rows.append([mark.item.kind.value, mark.item.title, mark.mark.value,
+                     quotes or mark.reason, at_stake])
+    title = "True-up clause checklist"
+    if check.clause is not None:
+        title += f" (money: clause {check.clause.id} of {check.scenario.source})" \
+            if check.scenario else ""
+    print_table(title, ["", "item", "mark", "based on", "at stake if missing"], rows)
+    counts = {mark: sum(1 for item in check.marks if item.mark is mark) for mark in Mark}
+    console.print(", ".join(f"{count} {mark.value}" for mark, count in counts.items()))
+
+
+def _date_option(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(Problem(f"{text!r} is not a date (write YYYY-MM-DD)",
+                                 column=option)) from None
+
+
+def history_command(
+    settlements: Annotated[Path, typer.Argument(
+        help="CSV of recorded settlements: date, product, quantity_added, price_paid, "
+             "original_rate[, months, amount, forecast_quantity, disputed, note].",
+        show_default=False)],
+    original_value: Annotated[str | None, typer.Option(
+        help="Original contract value, for the % figures.")] = None,
+    scenario: Annotated[Path | None, typer.Option(
+        help="Scenario file: original contract value, term end and currency.")] = None,
+    term_end: Annotated[str | None, typer.Option(
+        help="Last day of the term (YYYY-MM-DD): settlements without 'months' are billed to "
+             "it; otherwise 12 months.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Review recorded true-up settlements: cost, prices, growth pattern, forecast, disputes."""
+    history = terms_service.trueup_history(
+        settlements, original_value=decimal_option(original_value, "--original-value"),
+        scenario_path=scenario, term_last_day=_date_option(term_end, "--term-end"))
+    if as_json:
+        print_json(terms_service.history_view(history))
+        return
+    review, currency = history.review, history.currency
+    rows = [[item.settlement.when.isoformat(), item.settlement.product,
+             item.settlement.quantity_added, item.settlement.price_paid,
+             item.settlement.original_rate, item.months, money(item.cost), money(item.premium),
+             "" if item.settlement.forecast_quantity is None
+             else item.settlement.forecast_quantity,
+             "yes" if item.settlement.disputed else ""] for item in review.settlements]
+    print_table(f"True-up settlements ({currency})",
+                ["date", "product", "added", "price paid", "original rate", "months", "cost",
+                 "premium", "forecast", "disputed"], rows,
+                ["added", "price paid", "original rate", "months", "cost", "premium", "forecast"])
+    product_rows = [[product.product, product.quantity_added, money(product.cost),
+                     money(product.premium),
+                     "" if product.average_price is None else money(product.average_price),
+                     "" if product.average_original_rate is None
+                     else money(product.average_original_rate)]
+                    for product in review.products]
+    print_table("Prices paid against the original rate",
+                ["product", "added", "cost", "premium", "paid per licence-month",
+                 "original rate"], product_rows,
+                ["added", "cost", "premium", "paid per licence-month", "original rate"])
+    share = (f" = {percent(review.pct_of_original)} of the original contract value "
+             f"({currency} {money(review.original_contract_value)})"
+             if review.original_contract_value else "")
+    console.print(f"Cumulative true-up cost: {currency} {money(review.total_cost)}{share}; "
+                  f"{currency} {money(review.total_premium)} over the original rate.")
+    pattern = review.pattern
+    detail = f" (peaks in Q{pattern.peak_quarter})" if pattern.peak_quarter else ""
+    if pattern.variation is not None:
+        detail += (f"; variation {percent(pattern.variation)}, largest settlement "
+                   f"{percent(pattern.largest_share)} of adds")
+    console.print(f"Growth pattern: {pattern.pattern.value}{detail}.")
+    forecast = review.forecast
+    if forecast.bias is not None:
+        console.print(f"Forecast: {forecast.verdict.value}: {forecast.actual:,} added against "
+                      f"{forecast.forecast:,} forecast ({percent(forecast.bias)}; mean absolute "
+                      f"error {percent(forecast.mean_absolute_error)}).")
+    else:
+        console.print(f"Forecast: {forecast.verdict.value}.")
+    for item in review.disputed:
+        console.print(f"Disputed {item.settlement.when.isoformat()} {item.settlement.product}: "
+                      f"{currency} {money(item.cost)}. {item.settlement.note}")
+
+
+def commit_size_command(
+    usage_csv: Annotated[Path, typer.Option(
+        help="Daily consumption: CSV of date, quantity (rows of a day add up; missing days "
+             "count as zero).", show_default=False)],
+    pilot_days: Annotated[int, typer.Option(min=1, help="Use the last N days as the pilot.")] = 90,
+    confidence: Annotated[str, typer.Option(
+        help="Probability of consuming the whole commitment within 12 months.")] = "0.90",
+    carry_forward: Annotated[str, typer.Option(
+        help="Share of unused credits a carry-forward clause would roll into the next 12 "
+             "months (0.25 = 25%).")] = "0",
+    pack_size: Annotated[str | None, typer.Option(
+        help="Round the commitment down to whole packs (e.g. 100000 Flex Credits).")] = None,
+    unit_value: Annotated[str | None, typer.Option(
+        help="Value of one unit in money (0.005 USD per Flex Credit at list).")] = None,
+    growth: Annotated[str, typer.Option(
+        help="Annual growth of daily consumption after the pilot (0.20 = +20% a year).")] = "0",
+    block_days: Annotated[int, typer.Option(
+        min=1, help="Bootstrap block length in days (7 keeps the weekly pattern).")] = 7,
+    paths: Annotated[int, typer.Option(min=1, help="Simulated futures.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    as_json: JsonOption = False,
+) -> None:
+    """Recommend next year's committed credit volume from a pilot's daily consumption.
+
+    Also values 18- or 24-month validity and a carry-forward clause in expected lapse avoided."""
+    report = commitment_service.size_from_usage(
+        commitment_service.usage_from_csv(usage_csv),
+        pilot_days=pilot_days,
+        confidence=decimal_option(confidence, "--confidence") or Decimal(0),
+        paths=paths, seed=seed,
+        carry_forward_share=decimal_option(carry_forward, "--carry-forward") or Decimal(0),
+        pack_size=decimal_option(pack_size, "--pack-size"),
+        unit_value=decimal_option(unit_value, "--unit-value"),
+        annual_growth=decimal_option(growth, "--growth") or Decimal(0),
+        block_days=block_days)
+    if as_json:
+        print_json(commitment_service.commitment_view(report))
+        return
+    pilot, sizing = report.pilot, report.sizing
+
+    def units(value: Decimal) -> str:
+        return f"{value.quantize(Decimal(1)):,}"
+
+    def worth(value: Decimal) -> str:
+        return "" if report.unit_value is None else money(value * report.unit_value)
+
+    console.print(f"Pilot: {pilot.first_day} to {pilot.last_day} ({pilot.days} days), "
+                  f"{units(pilot.total)} consumed, {units(pilot.daily_mean)} a day on average.")
+    p10, p50, p90 = (units(value) for value in sizing.first_year.values())
+    console.print(f"First-year consumption over {sizing.paths:,} simulated futures: P10 {p10}, "
+                  f"P50 {p50}, P90 {p90}.")
+    rows = [[percent(level.confidence), units(level.volume), worth(level.volume),
+             *(units(option.expected_lapse) for option in level.options)]
+            for level in report.by_confidence]
+    print_table("Commitment by confidence: volume and expected lapse",
+                ["confidence", "commit", "value",
+                 *(f"lapse, {option.validity.value}" for option in sizing.options)], rows,
+                ["confidence", "commit", "value",
+                 *(f"lapse, {option.validity.value}" for option in sizing.options)])
+    console.print(f"Recommended commitment at {percent(sizing.confidence)} confidence: "
+                  f"{units(sizing.volume)}" + (f" (worth {worth(sizing.volume)})"
+                                               if report.unit_value is not None else "") + ".")
+    for option in sizing.options[1:]:
+        console.print(f"  {option.validity.value}: expected lapse {units(option.expected_lapse)}, "
+                      f"{units(option.avoided)} avoided"
+                      + (f" (worth {worth(option.avoided)})" if report.unit_value is not None
+                         else "") + " against 12-month validity.")
+
+
+def renewal_report_command(
+    out: Annotated[Path, typer.Option(help="Where to write the brief.", show_default=False)],
+    output_format: Annotated[BriefFormat, typer.Option(
+        "--format", help="html, pdf, or xlsx (the brief's tables).")] = BriefFormat.HTML,
+    scenario: Annotated[Path | None, typer.Option(
+        help="Scenario file: true-up exposure and (its uplift section) uplift.")] = None,
+    history: Annotated[Path | None, typer.Option(
+        help="CSV of recorded true-up settlements.")] = None,
+    text: Annotated[Path | None, typer.Option(
+        help="Clause text: the checklist's gaps go into the brief.")] = None,
+    clause: Annotated[str | None, typer.Option(
+        help="The scenario clause that stands for the contract.")] = None,
+    paths: Annotated[int | None, typer.Option(
+        min=0, help="Growth paths for P10/P50/P90 (0: none; default: the file's).")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        help="Date of the brief (YYYY-MM-DD; default today).")] = None,
+) -> None:
+    """The renewal brief (HTML, PDF or XLSX) and the asks that follow from the data.
+
+    Sections: unused and lapsed incentives, utilisation, outcomes, true-up exposure and history,
+    success-plan use, uplift exposure, clause gaps."""
+    brief = brief_service.build_brief(
+        as_of=_date_option(as_of, "--as-of") or date.today(), scenario_path=scenario,
+        history_path=history, text_path=text, clause_id=clause, simulation_paths=paths)
+    brief_service.write_brief(brief, output_format, out)
+    console.print(f"Renewal brief written to {out} ({output_format.value}, "
+                  f"{len(brief.asks)} asks).")
 
 
 def register(app: typer.Typer, report: typer.Typer) -> None:
     """Adds this module's commands to the main app and the `report` group."""
+    trueup = typer.Typer(help="True-up clauses: model, simulate, optimise, history.",
+                         no_args_is_help=True)
+    trueup.command("model")(model_command)
+    trueup.command("simulate")(simulate_command)
+    trueup.command("optimise")(optimise_command)
+    trueup.command("history")(history_command)
+    app.add_typer(trueup, name="trueup")
+    app.command("uplift")(uplift_command)
+    clauses = typer.Typer(help="True-up clause checklist.", no_args_is_help=True)
+    clauses.command("check")(clauses_check_command)
+    app.add_typer(clauses, name="clauses")
+    commit = typer.Typer(help="Credit commitments: size the next one from a pilot.",
+                         no_args_is_help=True)
+    commit.command("size")(commit_size_command)
+    app.add_typer(commit, name="commit")
+    report.command("renewal")(renewal_report_command)

@@ -67,17 +67,18 @@ def _alembic_config() -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    """Brings the schema to the newest migration (creates it on an empty database)."""
+    """Brings the schema to the newest migrations (creates it on an empty database). Areas of
+    the product may add their tables on branches of their own; every head is applied."""
     config = _alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")
 
 
 def is_current(engine: Engine) -> bool:
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    heads = set(ScriptDirectory.from_config(_alembic_config()).get_heads())
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision() == head
+        return set(MigrationContext.configure(connection).get_current_heads()) == heads
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
