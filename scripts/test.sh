@@ -11,6 +11,6 @@ read -r pg_dir pg_url < <(bash scripts/postgres.sh start)
 trap 'bash scripts/postgres.sh stop "$pg_dir"' EXIT
 export CREDITOPS_TEST_POSTGRES_URL="$pg_url" CREDITOPS_REQUIRE_POSTGRES=1
 echo "== pytest (PostgreSQL at ${pg_url%%/creditops_test})"
-$BIN/python -m pytest -n 2 --dist loadgroup --cov --cov-report=term:skip-covered --cov-report=xml:.coverage.xml "$@"
+$BIN/python -m pytest -n 2 --dist loadgroup --cov --cov-report=term:skip-covered --cov-report=xml:coverage.xml "$@"
 echo "== core branch coverage"
 $BIN/python -m coverage report --include='src/creditops/core/*' --fail-under=100 --skip-covered

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -13,7 +13,16 @@ from rich.table import Table
 from creditops.cli.output import console, print_csv, print_json
 from creditops.core.ledger import PoolBalance
 from creditops.core.register import PoolRegister, Register, RegisterRow
-from creditops.services import workspace as ws
+
+if TYPE_CHECKING:
+    from creditops.services.workspace import ImportSummary
+
+
+def _services() -> Any:
+    # Imported on use: the database and file-format stack is not needed for `--help`.
+    from creditops.services import workspace
+
+    return workspace
 
 DbOption = Annotated[
     str | None,
@@ -50,6 +59,7 @@ def register(app: typer.Typer, report: typer.Typer) -> None:
 
 def init(db: DbOption = None) -> None:
     """Create a workspace (or bring its schema up to date)."""
+    ws = _services()
     workspace = ws.init_workspace(db)
     console.print(f"workspace ready: {workspace.url}", highlight=False)
     workspace.close()
@@ -58,6 +68,7 @@ def init(db: DbOption = None) -> None:
 def load(file: Annotated[Path, typer.Argument(help="Register file (YAML).")],
          db: DbOption = None) -> None:
     """Load contracts, pools and grants; loading again updates in place by id."""
+    ws = _services()
     workspace = ws.open_workspace(db)
     summary = ws.load_register(workspace, file)
     console.print(
@@ -75,6 +86,7 @@ def import_usage(
 ) -> None:
     """Import usage (columns date or at, pool, quantity; optional usage_type, ref, source,
     note). Idempotent and all-or-nothing."""
+    ws = _services()
     workspace = ws.open_workspace(db)
     summary = run_with_progress(
         file, lambda progress: ws.import_usage(workspace, file, quarantine=quarantine,
@@ -94,7 +106,7 @@ def run_with_progress(file: Path, work: Any) -> Any:
         return work(lambda done: progress.update(task, completed=done))
 
 
-def print_import_summary(summary: ws.ImportSummary) -> None:
+def print_import_summary(summary: ImportSummary) -> None:
     console.print(
         f"import {summary.import_id}: {summary.rows_read} rows read, {summary.accepted} "
         f"imported, {summary.duplicate} already present, {summary.rejected} rejected",
@@ -105,6 +117,7 @@ def print_import_summary(summary: ws.ImportSummary) -> None:
 
 def list_imports(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Every import: who, when, file hash, rows read/accepted/rejected/duplicate."""
+    ws = _services()
     workspace = ws.open_workspace(db)
     records = ws.list_imports(workspace)
     workspace.close()
@@ -126,6 +139,7 @@ def list_imports(db: DbOption = None, as_json: JsonOption = False) -> None:
 def rollback(import_id: Annotated[int, typer.Argument(help="The import's id.")],
              db: DbOption = None) -> None:
     """Undo an import: its usage rows are removed, or its register changes reverted."""
+    ws = _services()
     workspace = ws.open_workspace(db)
     record = ws.rollback_import(workspace, import_id)
     workspace.close()
@@ -216,6 +230,7 @@ def show_register(
 ) -> None:
     """The credits register: per pool and grant, contracted, consumed, remaining, expiry,
     run-rate, projected unconsumed at expiry and status."""
+    ws = _services()
     workspace = ws.open_workspace(db)
     result = ws.build_workspace_register(workspace, as_of)
     currency = ws.workspace_currency(workspace)
@@ -257,6 +272,7 @@ def balance_json(balance: PoolBalance) -> dict[str, Any]:
 def balance(pool: Annotated[str, typer.Argument(help="Pool id.")], as_of: AsOfOption = None,
             as_json: JsonOption = False, db: DbOption = None) -> None:
     """A pool's balances at an instant: per grant remaining, consumed, overage, lapsed, voided."""
+    ws = _services()
     workspace = ws.open_workspace(db)
     result = ws.pool_balance(workspace, pool, as_of)
     workspace.close()

@@ -1,0 +1,122 @@
+"""What the workspace's ledger contributes to other use cases: a pool's daily usage (commitment
+sizing) and the incentives, utilisation and success-plan use of a renewal brief."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from creditops.adapters.storage.repository import load_pools, load_usage, workspace_zone
+from creditops.core.numbers import ZERO, normalize, round_money
+from creditops.core.register import PoolRegister
+from creditops.core.renewal_brief import (
+    IncentiveLine,
+    IncentiveStatus,
+    SuccessPlanUse,
+    UtilisationLine,
+)
+from creditops.services.errors import NotFoundError
+from creditops.services.renewal_brief import LedgerRenewalInputs
+from creditops.services.workspace import (
+    Workspace,
+    build_workspace_register,
+    resolve_as_of,
+    workspace_currency,
+)
+
+SESSIONS_KIND = "success_plan_sessions"
+
+
+def daily_usage(workspace: Workspace, pool_id: str, until: str | None = None
+                ) -> list[tuple[date, Decimal]]:
+    """The pool's net usage per day (workspace time zone), every day from its first usage to
+    the last day before ``until`` (days without usage count as 0)."""
+    with workspace.session() as session:
+        zone = workspace_zone(session)
+        as_of = resolve_as_of(until, zone)
+        if not load_pools(session, [pool_id]):
+            raise NotFoundError(f"no pool {pool_id!r}")
+        usages = load_usage(session, [pool_id], before=as_of).get(pool_id, [])
+    totals: dict[date, Decimal] = defaultdict(lambda: ZERO)
+    for usage in usages:
+        totals[usage.at.astimezone(zone).date()] += usage.quantity
+    if not totals:
+        return []
+    first, last = min(totals), (as_of - timedelta(microseconds=1)).date()
+    return [(first + timedelta(days=k), totals.get(first + timedelta(days=k), ZERO))
+            for k in range((last - first).days + 1)]
+
+
+def _day(instant: datetime | None) -> date | None:
+    return (instant - timedelta(microseconds=1)).date() if instant is not None else None
+
+
+def _incentives(entries: Iterable[PoolRegister]) -> list[IncentiveLine]:
+    lines = []
+    for entry in entries:
+        pool = entry.pool
+        for row, balance in zip(entry.grants, entry.balance.grants, strict=True):
+            effective = balance.grant.effective.date()
+            expires = _day(balance.grant.expires)
+            if row.lapsed > ZERO:
+                # A recurring grant lapses a little every period: no single expiry to show.
+                lapsed_on = None if balance.grant.recurrence is not None else expires
+                lines.append(IncentiveLine(
+                    pool=pool.id, kind=pool.kind, unit=pool.unit, grant=row.id,
+                    quantity=row.lapsed, value=round_money(row.lapsed * pool.unit_value),
+                    effective=effective, expires=lapsed_on, status=IncentiveStatus.LAPSED))
+            if balance.active and row.remaining > ZERO:
+                lines.append(IncentiveLine(
+                    pool=pool.id, kind=pool.kind, unit=pool.unit, grant=row.id,
+                    quantity=row.remaining, value=round_money(row.remaining * pool.unit_value),
+                    effective=effective, expires=_day(row.expires),
+                    status=IncentiveStatus.UNUSED))
+    return lines
+
+
+def _utilisation(entries: Iterable[PoolRegister]) -> list[UtilisationLine]:
+    by_kind: dict[tuple[str, str], list[Decimal]] = {}
+    for entry in entries:
+        pool, balance = entry.pool, entry.balance
+        carried = sum((g.carried_forward for g in balance.grants), ZERO)
+        granted = sum((g.granted for g in balance.grants), ZERO) - carried
+        figures = by_kind.setdefault((pool.kind, pool.unit), [ZERO] * 5)
+        for position, value in enumerate((granted, balance.consumed, balance.lapsed,
+                                          granted * pool.unit_value,
+                                          balance.lapsed * pool.unit_value)):
+            figures[position] += value
+    return [UtilisationLine(kind=kind, unit=unit, granted=normalize(g), consumed=normalize(c),
+                            lapsed=normalize(lapsed),
+                            value_granted=round_money(vg), value_lapsed=round_money(vl))
+            for (kind, unit), (g, c, lapsed, vg, vl) in sorted(by_kind.items())]
+
+
+def _success_plan(entries: Iterable[PoolRegister]) -> SuccessPlanUse | None:
+    sessions = [e for e in entries if e.pool.kind == SESSIONS_KIND]
+    if not sessions:
+        return None
+    entitled = sum((g.contracted for e in sessions for g in e.grants if g.status != "voided"),
+                   ZERO)
+    used = sum((g.consumed for e in sessions for g in e.grants), ZERO)
+    names = ", ".join(e.pool.name or e.pool.id for e in sessions)
+    return SuccessPlanUse(plan=names, entitled=entitled, used=used,
+                          note="sessions in the current period of each entitlement")
+
+
+def renewal_inputs(workspace: Workspace, *, contract_id: str | None = None,
+                   as_of: str | None = None) -> LedgerRenewalInputs:
+    """Unused and lapsed incentives, utilisation by kind and success-plan use at ``as_of``,
+    for the pools of one contract (or every pool)."""
+    register = build_workspace_register(workspace, as_of)
+    entries = [e for e in register.pools if contract_id is None or e.pool.contract == contract_id]
+    if contract_id is not None and not entries:
+        raise NotFoundError(f"no pool belongs to contract {contract_id!r}")
+    return LedgerRenewalInputs(
+        contract=contract_id or "",
+        currency=workspace_currency(workspace),
+        incentives=tuple(_incentives(entries)),
+        utilisation=tuple(_utilisation(entries)),
+        success_plan=_success_plan(entries),
+    )
