@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from operator import attrgetter
 
 from creditops.core.model import Grant, OveragePolicy, Pool, Usage
 from creditops.core.numbers import ZERO
@@ -137,7 +138,12 @@ class Ledger:
 
     def __init__(self, pool: Pool, usages: Iterable[Usage]) -> None:
         self.pool = pool
-        self._usages = sorted(usages, key=lambda u: (u.at, u.reverses is not None, u.key))
+        ordered = sorted(usages, key=attrgetter("at", "key"))
+        self._track = any(u.reverses is not None for u in ordered)
+        if self._track:
+            # At one instant a reversal comes after the usage it reverses.
+            ordered.sort(key=lambda u: (u.at, u.reverses is not None, u.key))
+        self._usages = ordered
         self._next_usage = 0
         self._events: list[tuple[datetime, int, int, _Tranche]] = []
         self._sequence = 0
@@ -148,7 +154,6 @@ class Ledger:
         self._current: dict[str, _Tranche] = {}
         self._tranches: dict[str, list[_Tranche]] = {}
         self._grants: dict[str, Grant] = {}
-        self._track = any(u.reverses is not None for u in self._usages)
         self._allocations: dict[str, _Allocation] = {}
         self._debts: list[_Debt] = []
         self.overage_billed = ZERO
