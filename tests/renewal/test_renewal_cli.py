@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import get_args
 
+import pytest
 import typer
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
+from creditops.cli.renewal import BriefFormatName
 from creditops.core.errors import InputError
 from creditops.services.errors import NotFoundError
+from creditops.services.renewal_brief import BriefFormat
 
 
 def run(runner: CliRunner, cli: typer.Typer, *args: str) -> str:
@@ -175,3 +181,32 @@ def test_renewal_report_in_three_formats(runner: CliRunner, cli: typer.Typer, ex
     assert "The asks" in html and "<svg" in html and "True-up history" in html
     assert (tmp_path / "brief.pdf").read_bytes().startswith(b"%PDF")
     assert "Asks" in load_workbook(tmp_path / "brief.xlsx").sheetnames
+
+
+def test_brief_format_option_offers_every_format_of_the_service(runner: CliRunner,
+                                                                 cli: typer.Typer) -> None:
+    assert set(get_args(BriefFormatName)) == {fmt.value for fmt in BriefFormat}
+    result = runner.invoke(cli, ["report", "renewal", "--out", "x.doc", "--format", "doc"])
+    assert result.exit_code == 2 and "doc" in result.output
+
+
+HEAVY = ("numpy", "openpyxl", "weasyprint", "sklearn", "jinja2", "pydantic", "yaml",
+         "icalendar", "duckdb", "sqlalchemy")
+
+
+@pytest.mark.parametrize("area", ["renewal", "success"])
+def test_cli_modules_import_no_heavy_library(area: str) -> None:
+    """The command modules of the renewal and success-plan areas load their services only when
+    a command runs, so that `creditops --help` stays quick. The area's module is imported on
+    its own (creditops/cli/__init__.py would import every other area too)."""
+    code = (
+        "import sys, types, creditops\n"
+        "package = types.ModuleType('creditops.cli')\n"
+        "package.__path__ = [creditops.__path__[0] + '/cli']\n"
+        "sys.modules['creditops.cli'] = package\n"
+        f"import creditops.cli.{area}\n"
+        f"print(' '.join(name for name in {HEAVY!r} if name in sys.modules))\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True).stdout.split()
+    assert loaded == []

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from openpyxl import Workbook
 
 from creditops.adapters.renewal_files import read_daily_usage, read_settlements
 from creditops.core.errors import InputError
@@ -75,4 +76,28 @@ def test_unreadable(tmp_path: Path) -> None:
         f"{tmp_path / 'missing.csv'}: file not found"]
     binary = tmp_path / "b.csv"
     binary.write_bytes(b"\xff\xfe\xfa")
-    assert any("cannot read" in p for p in problems(read_daily_usage, binary))
+    assert any("not UTF-8 text" in p for p in problems(read_daily_usage, binary))
+    assert any("the file is empty" in p for p in problems(read_settlements,
+                                                          write(tmp_path, "")))
+
+
+def test_rows_are_numbered_as_the_file_shows_them(tmp_path: Path) -> None:
+    path = write(tmp_path, "date,quantity\n2026-01-01,1\n\n2026-01-03T09:30,2\n")
+    assert problems(read_daily_usage, path) == [
+        f"{path}, row 4, column 'date': '2026-01-03T09:30' is not a date (write YYYY-MM-DD)"]
+
+
+def test_settlements_from_a_workbook(tmp_path: Path) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["Date", "Product", "Quantity_Added", "price_paid", "original_rate"])
+    sheet.append([datetime(2027, 5, 1), "p", 18, 175, "122.50"])
+    sheet.append([date(2027, 8, 1), "p", 2, 175.5, 122.5])
+    path = tmp_path / "settlements.xlsx"
+    workbook.save(path)
+    first, second = read_settlements(path)
+    assert (first.when, first.quantity_added, first.price_paid) == (date(2027, 5, 1), 18, 175)
+    assert first.original_rate == Decimal("122.50")
+    assert (second.when, second.price_paid, second.original_rate) == (
+        date(2027, 8, 1), Decimal("175.5"), Decimal("122.5"))

@@ -86,23 +86,24 @@ def test_optional_sections(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("change", "expected"), [
     (("pricing: list_no_discount", "pricing: list_no_discont"),
-     ":13, column 'clauses[0].pricing': Input should be 'list_no_discount'"),
+     ", line 13, key 'clauses[0].pricing': Input should be 'list_no_discount'"),
     (('list_price: "175"', 'list_price: "-175"'),
-     ":6, column 'products[0].list_price': a price cannot be negative"),
+     ", line 6, key 'products[0].list_price': a price cannot be negative"),
     (('discount: "0.30"', 'discount: "1"'),
-     ":8, column 'products[0].discount': must be at least 0 and below 1"),
-    (("term: {start: 2027-02-01, years: 3}\n", ""), "column 'term': missing key 'term'"),
+     ", line 8, key 'products[0].discount': must be at least 0 and below 1"),
+    (("term: {start: 2027-02-01, years: 3}\n", ""), "key 'term': missing required key 'term'"),
     (("discount:", "discont:"),
-     "column 'products[0].discont': unknown key 'discont'; expected one of: id, name, list_price"),
-    (('cap: "0.03", ', ""), "column 'clauses[1].cap': capped_escalation needs a cap"),
-    (("quantity: 1000", "quantity: 1000.5"), "column 'products[0].quantity': 1000.5"),
+     "key 'products[0].discont': unknown key 'discont'; expected one of: discount, growth, id, "
+     "list_escalation, list_price, name, quantity, ramp"),
+    (('cap: "0.03", ', ""), "key 'clauses[1].cap': capped_escalation needs a cap"),
+    (("quantity: 1000", "quantity: 1000.5"), "key 'products[0].quantity': 1000.5"),
     (("quantity: 1000", "quantity: lots"), "'lots' is not a number"),
     (("ramp: [1000, 1000, 1000]", "ramp: [1000, 1000]"),
-     "column 'products[0].ramp': has 2 entries; the term has 3 years"),
-    (("years: 3", "years: 0"), "column 'term.years': must be a whole number of years"),
-    (('annual: "0.10"', 'annual: ["0.1", "0.2"]'), "column 'products[0].growth.annual': has 2"),
-    (("id: D", "id: A"), "column 'clauses[1].id': id 'A' is used twice"),
-    (("start: 2027-02-01", "start: someday"), "column 'term.start'"),
+     "key 'products[0].ramp': has 2 entries; the term has 3 years"),
+    (("years: 3", "years: 0"), "key 'term.years': must be a whole number of years"),
+    (('annual: "0.10"', 'annual: ["0.1", "0.2"]'), "key 'products[0].growth.annual': has 2"),
+    (("id: D", "id: A"), "key 'clauses[1].id': id 'A' is used twice"),
+    (("start: 2027-02-01", "start: someday"), "key 'term.start'"),
 ])
 def test_bad_files_name_the_key(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
     found = problems(tmp_path, MINIMAL.replace(*change))
@@ -121,13 +122,15 @@ def test_path_growth_must_cover_every_month(tmp_path: Path) -> None:
 
 def test_problems_point_at_the_line(tmp_path: Path) -> None:
     found = problems(tmp_path, MINIMAL.replace('discount: "0.30"', 'discount: "1.5"'))
-    assert found[0].startswith(f"{tmp_path / 'scenario.yaml'}:8, column 'products[0].discount'")
+    assert found[0].startswith(f"{tmp_path / 'scenario.yaml'}, line 8, key 'products[0].discount'")
 
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("term: [1, 2\n", "not valid YAML"),
     ("- just\n- a list\n", "a scenario file is a mapping"),
     ("a: .nan\n", "is not a finite number"),
+    ("a: 1:30.5\n", "line 1: not valid YAML: 1:30.5 is not a decimal number"),
+    ("", "the file is empty"),
 ])
 def test_unreadable_files(tmp_path: Path, text: str, expected: str) -> None:
     assert any(expected in problem for problem in problems(tmp_path, text))
@@ -137,8 +140,10 @@ def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="file not found"):
         read_scenario(tmp_path / "nope.yaml")
     (tmp_path / "binary.yaml").write_bytes(b"\xff\xfe\x00")
-    with pytest.raises(InputError, match="cannot read the file"):
+    with pytest.raises(InputError, match="not UTF-8 text"):
         read_scenario(tmp_path / "binary.yaml")
+    with pytest.raises(InputError, match="cannot read the file"):
+        read_scenario(tmp_path)
 
 
 def test_uplift_and_simulation_sections_are_checked(tmp_path: Path) -> None:
@@ -148,4 +153,4 @@ def test_uplift_and_simulation_sections_are_checked(tmp_path: Path) -> None:
     found = "\n".join(problems(tmp_path, text))
     for key in ("simulation.paths", "uplift.rate", "uplift.terms", "uplift.success_plan_pct",
                 "uplift.cap_per_year", "uplift.cpi", "uplift.licence"):
-        assert f"column '{key}'" in found, key
+        assert f"key '{key}'" in found, key

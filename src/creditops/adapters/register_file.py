@@ -17,10 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from creditops.adapters.storage.repository import day_end, day_start
 from creditops.adapters.yamlio import YamlDocument, load_yaml
 from creditops.core.errors import InputError, Problem
-from creditops.core.model import KINDS, Duration, Grant, Recurrence, Rollover
+from creditops.core.model import KINDS, Duration, Grant, Recurrence, Rollover, day_end, day_start
 
 DateOrInstant = date | datetime
 

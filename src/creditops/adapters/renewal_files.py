@@ -1,4 +1,4 @@
-"""CSV files of the renewal area: recorded true-up settlements and daily credit usage.
+"""Tables of the renewal area (CSV or XLSX): recorded true-up settlements and daily credit usage.
 
 Every problem is reported with file, row (the line number, header = 1) and column; all of a file's
 problems are reported at once.
@@ -6,13 +6,13 @@ problems are reported at once.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
+from creditops.adapters.usage_file import iter_table
 from creditops.core.errors import InputError, Problem
 from creditops.core.numbers import parse_decimal
 from creditops.core.trueup_history import Settlement
@@ -27,20 +27,15 @@ T = TypeVar("T")
 
 
 class _Rows:
-    """Reads a CSV's rows as dicts and gathers problems instead of stopping at the first."""
+    """A table's rows as {column: text} (column names in lower case), after the header is
+    checked; gathers the problems of the rows instead of stopping at the first."""
 
     def __init__(self, path: Path, required: tuple[str, ...], optional: tuple[str, ...]) -> None:
         self.source = str(path)
         self.problems: list[Problem] = []
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
-            raise InputError(Problem("file not found", source=self.source)) from None
-        except (OSError, UnicodeDecodeError) as error:
-            raise InputError(Problem(f"cannot read the file: {error}",
-                                     source=self.source)) from None
-        reader = csv.DictReader(text.splitlines())
-        header = [name.strip().lower() for name in reader.fieldnames or []]
+        self._table = iter_table(path)
+        _, names = next(self._table)
+        header = [name.lower() for name in names]
         missing = [name for name in required if name not in header]
         unknown = [name for name in header if name not in required + optional]
         problems = [Problem(f"missing column (the columns are: {', '.join(required)}"
@@ -51,13 +46,10 @@ class _Rows:
                              column=name) for name in unknown]
         if problems:
             raise InputError(problems)
-        reader.fieldnames = header
-        self.rows = list(reader)
 
     def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
-        for index, row in enumerate(self.rows, start=2):
-            yield index, {key: (value or "").strip() for key, value in row.items()
-                          if isinstance(key, str)}
+        for row, values in self._table:
+            yield row, {name.lower(): text for name, text in values.items()}
 
     def field(self, row: int, values: dict[str, str], column: str,
               parse: Callable[[str], T], *, required: bool = True) -> T | None:
@@ -78,10 +70,14 @@ class _Rows:
 
 
 def _date(text: str) -> date:
+    """YYYY-MM-DD; a spreadsheet's date cell comes as midnight of that day."""
     try:
-        return date.fromisoformat(text)
+        moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{text!r} is not a date (write YYYY-MM-DD)") from None
+        moment = None
+    if moment is None or moment.time() != time(0):
+        raise ValueError(f"{text!r} is not a date (write YYYY-MM-DD)")
+    return moment.date()
 
 
 def _count(text: str) -> int:

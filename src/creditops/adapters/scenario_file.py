@@ -6,16 +6,15 @@ are refused with the keys that were expected, and every problem is reported by k
 
 from __future__ import annotations
 
-import typing
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 
+from creditops.adapters.yamlio import load_yaml
 from creditops.core.errors import InputError, Problem
 from creditops.core.numbers import parse_decimal
 from creditops.core.trueup import (
@@ -36,45 +35,6 @@ from creditops.core.trueup_checks import scenario_problems
 from creditops.core.uplift import Cap, CapKind, UpliftTerms, UpliftTiming, uplift_problems
 
 
-class _DecimalLoader(yaml.SafeLoader):
-    """Safe YAML whose floats become exact decimals of the text as written."""
-
-
-def _construct_decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decimal:
-    text = str(loader.construct_scalar(node)).replace("_", "")
-    try:
-        return parse_decimal(text)
-    except ValueError as error:
-        raise yaml.constructor.ConstructorError(
-            None, None, f"{node.value!r} is not a finite number", node.start_mark) from error
-
-
-_DecimalLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
-
-
-def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
-    """The document with exact decimals, and its node tree (for line numbers)."""
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(Problem("file not found", source=source)) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(Problem(f"cannot read the file: {error}", source=source)) from None
-    try:
-        return (yaml.load(text, Loader=_DecimalLoader),
-                yaml.compose(text, Loader=_DecimalLoader))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark is not None else source
-        reason = getattr(error, "problem", None) or str(error)
-        raise InputError(Problem(f"not valid YAML: {reason}", source=where)) from None
-
-
-def _exact(value: object) -> Decimal:
-    return parse_decimal(value)
-
-
 def _count(value: object) -> int:
     number = parse_decimal(value)
     if number != number.to_integral_value():
@@ -89,7 +49,7 @@ def _rates(value: object) -> tuple[Decimal, ...]:
     return (parse_decimal(value),)
 
 
-Num = Annotated[Decimal, PlainValidator(_exact)]
+Num = Annotated[Decimal, PlainValidator(parse_decimal)]
 Count = Annotated[int, PlainValidator(_count)]
 Rates = Annotated[tuple[Decimal, ...], PlainValidator(_rates)]
 
@@ -190,15 +150,11 @@ class ScenarioFile:
 
 def read_scenario(path: Path) -> ScenarioFile:
     """Reads and validates a scenario file; raises InputError listing every problem."""
-    source = str(path)
-    document, root = load_yaml(path)
-    if not isinstance(document, dict):
-        raise InputError(Problem("a scenario file is a mapping with term, products and clauses",
-                                 source=source))
-    try:
-        parsed = ScenarioIn.model_validate(document)
-    except ValidationError as error:
-        raise InputError([_problem(source, root, issue) for issue in error.errors()]) from None
+    document = load_yaml(path)
+    if not isinstance(document.data, dict):
+        raise InputError(document.problem(
+            (), "a scenario file is a mapping with term, products and clauses"))
+    parsed: ScenarioIn = document.validate(ScenarioIn)
     scenario = _to_scenario(parsed)
     problems = scenario_problems(scenario)
     uplift, caps = _to_uplift(parsed.uplift, scenario) if parsed.uplift else (None, ())
@@ -208,8 +164,8 @@ def read_scenario(path: Path) -> ScenarioFile:
     if parsed.simulation.paths < 1:
         problems.append(Problem("at least one path", column="simulation.paths"))
     if problems:
-        raise InputError([_locate(source, root, problem) for problem in problems])
-    return ScenarioFile(source, scenario,
+        raise InputError([document.locate(problem) for problem in problems])
+    return ScenarioFile(document.source, scenario,
                         SimulationSettings(parsed.simulation.paths, parsed.simulation.seed),
                         uplift, caps)
 
@@ -267,91 +223,3 @@ def _to_uplift(spec: UpliftIn, scenario: Scenario) -> tuple[UpliftTerms, tuple[C
         caps.append(Cap(CapKind.CPI, cpi=tuple(spec.cpi), margin=spec.cpi_margin))
     return terms, tuple(caps)
 
-
-# --- Error locations -----------------------------------------------------------------------------
-
-
-def _display_key(loc: tuple[int | str, ...]) -> str:
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else part
-    return text
-
-
-def _key_parts(key: str) -> list[int | str]:
-    parts: list[int | str] = []
-    for piece in key.replace("[", ".[").split("."):
-        if piece.startswith("["):
-            parts.append(int(piece[1:-1]))
-        elif piece:
-            parts.append(piece)
-    return parts
-
-
-def _line_of(root: yaml.Node | None, parts: list[int | str]) -> int | None:
-    node = root
-    line = None if node is None else node.start_mark.line + 1
-    for part in parts:
-        child = None
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                if key_node.value == part:
-                    child = value_node
-                    line = key_node.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(
-                node.value):
-            child = node.value[part]
-            line = child.start_mark.line + 1
-        if child is None:
-            break
-        node = child
-    return line
-
-
-def _locate(source: str, root: yaml.Node | None, problem: Problem) -> Problem:
-    key = problem.column or ""
-    line = _line_of(root, _key_parts(key))
-    return Problem(problem.reason, source=f"{source}:{line}" if line else source, column=key)
-
-
-def _fields_at(loc: tuple[int | str, ...]) -> list[str]:
-    """The keys a mapping at ``loc`` accepts."""
-    model: Any = ScenarioIn
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        annotation = model.model_fields[part].annotation
-        model = next((candidate for candidate in _flatten(annotation)
-                      if isinstance(candidate, type) and issubclass(candidate, BaseModel)), None)
-        if model is None:
-            return []
-    return list(model.model_fields)
-
-
-def _flatten(annotation: Any) -> list[Any]:
-    args = typing.get_args(annotation)
-    if not args:
-        return [annotation]
-    return [flat for arg in args for flat in _flatten(arg)]
-
-
-def _problem(source: str, root: yaml.Node | None, issue: Any) -> Problem:
-    # Union members add their type name to the location; the user's key is the rest.
-    loc = tuple(part for part in issue["loc"]
-                if isinstance(part, int) or ("[" not in part and part not in ("decimal", "list")))
-    key = _display_key(loc)
-    kind = issue["type"]
-    if kind == "extra_forbidden":
-        expected = ", ".join(_fields_at(loc[:-1]))
-        reason = f"unknown key {loc[-1]!r}; expected one of: {expected}"
-    elif kind == "missing":
-        reason = f"missing key {loc[-1]!r}" if loc else "missing"
-    else:
-        reason = str(issue["msg"]).removeprefix("Value error, ")
-        given = issue.get("input")
-        if kind != "value_error" and not isinstance(given, dict | list):
-            reason += f" (got {format(given, 'f') if isinstance(given, Decimal) else repr(given)})"
-    return _locate(source, root, Problem(reason, column=key))

@@ -30,14 +30,14 @@ LOW_CONFIDENCE = ("low", "unknown")
 def _non_negative(value: object) -> Decimal:
     number = parse_decimal(value)
     if number < 0:
-        raise ValueError("must not be negative")
+        raise ValueError(f"must not be negative (got {number})")
     return number
 
 
 def _share(value: object) -> Decimal:
     number = parse_decimal(value)
     if not 0 <= number <= 1:
-        raise ValueError("must be a share between 0 and 1 (0.3 for 30%)")
+        raise ValueError(f"must be a share between 0 and 1, 0.3 for 30% (got {number})")
     return number
 
 

@@ -18,8 +18,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from creditops.adapters.storage.repository import day_start
 from creditops.core.errors import InputError, Problem
+from creditops.core.model import day_start
 from creditops.core.numbers import ZERO, normalize, parse_decimal
 
 REQUIRED = ("pool", "quantity")

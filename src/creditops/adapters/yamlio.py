@@ -6,8 +6,9 @@ never through a float. Every error names the file, the line and the key path.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,12 @@ def _construct_decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decima
         raise yaml.constructor.ConstructorError(
             None, None, f"{text} is not a finite number", node.start_mark
         )
-    return Decimal(text)
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # YAML 1.1 also calls sexagesimal 1:30.5 a float
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{text} is not a decimal number", node.start_mark
+        ) from None
 
 
 _ExactLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
@@ -71,6 +77,11 @@ class YamlDocument:
         return Problem(reason, source=self.source, row=self.line(path),
                        column=dotted(path) or None, row_label="line", column_label="key")
 
+    def locate(self, problem: Problem) -> Problem:
+        """The same reason, placed in this file at the line of its dotted key (``a.b[0].c``):
+        for the problems that checks outside this module report by key only."""
+        return self.problem(key_path(problem.column or ""), problem.reason)
+
     def validate(self, model: type[BaseModel]) -> Any:
         try:
             return model.model_validate(self.data)
@@ -91,9 +102,19 @@ class YamlDocument:
             elif kind == "missing":
                 reason = f"missing required key {location[-1]!r}"
             else:
-                reason = f"{detail['msg']} (got {detail.get('input')!r})"
+                reason = _reason(kind, detail["msg"], detail.get("input"))
             problems.append(self.problem(location, reason))
         return problems
+
+
+def _reason(kind: str, message: str, given: Any) -> str:
+    """pydantic's message in the user's words. A validator's own ValueError is the reason as it
+    stands (it names the value where that helps); other messages get the value that was given,
+    unless it is a whole mapping or list."""
+    reason = message.removeprefix("Value error, ")
+    if kind == "value_error" or isinstance(given, dict | list):
+        return reason
+    return f"{reason} (got {format(given, 'f') if isinstance(given, Decimal) else repr(given)})"
 
 
 def dotted(path: Sequence[str | int]) -> str:
@@ -101,6 +122,14 @@ def dotted(path: Sequence[str | int]) -> str:
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
+
+
+_KEY_PART = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
+
+
+def key_path(text: str) -> Path_:
+    """The inverse of :func:`dotted`: ``a.b[0].c`` → ``("a", "b", 0, "c")``."""
+    return tuple(int(index) if index else key for index, key in _KEY_PART.findall(text))
 
 
 def _is_union_tag(part: Any) -> bool:
@@ -145,6 +174,9 @@ def load_yaml(path: Path | str) -> YamlDocument:
         raise InputError(Problem("file not found", source=source)) from None
     except UnicodeDecodeError as error:
         raise InputError(Problem(f"not UTF-8 text ({error.reason} at byte {error.start})",
+                                 source=source)) from None
+    except OSError as error:
+        raise InputError(Problem(f"cannot read the file ({error.strerror or error})",
                                  source=source)) from None
     return parse_yaml(text, source)
 

@@ -6,23 +6,24 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from creditops.adapters.scenario_file import read_scenario
 from creditops.cli.output import console, print_json, print_table
-from creditops.core.clauses import Mark
 from creditops.core.errors import InputError, Problem
 from creditops.core.numbers import parse_decimal, round_money, round_to
-from creditops.core.trueup import Figures
 from creditops.core.uplift import Cap, CapKind, UpliftTerms, UpliftTiming
-from creditops.services import commitment as commitment_service
-from creditops.services import contract_terms as terms_service
-from creditops.services import renewal as service
-from creditops.services import renewal_brief as brief_service
-from creditops.services.renewal_brief import BriefFormat
 
+if TYPE_CHECKING:
+    from creditops.core.trueup import Figures
+
+# The services (and with them numpy, openpyxl, jinja2, weasyprint) are imported inside the
+# commands: `creditops --help` and every other area's commands do not pay for them.
+
+# The values of services.renewal_brief.BriefFormat, spelled out so that the option does not
+# import the service.
+BriefFormatName = Literal["html", "pdf", "xlsx"]
 FileArgument = Annotated[Path, typer.Argument(help="Scenario file (YAML).", show_default=False)]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON.")]
 PathsOption = Annotated[int | None, typer.Option(
@@ -55,6 +56,8 @@ def model_command(
         "--xlsx", help="Also write the tables (clauses, by month, adds) to this workbook.")] = None,
 ) -> None:
     """Each clause's true-up cost side by side, and the spread between the best and the worst."""
+    from creditops.services import renewal as service
+
     model = service.model_trueup(file)
     if xlsx is not None:
         service.write_trueup_workbook(model, xlsx)
@@ -97,6 +100,8 @@ def model_command(
 def simulate_command(file: FileArgument, paths: PathsOption = None, seed: SeedOption = None,
                      as_json: JsonOption = False) -> None:
     """P10/P50/P90 of each clause's true-up cost under uncertain growth (Monte Carlo)."""
+    from creditops.services import renewal as service
+
     simulation = service.simulate_trueup(file, paths, seed)
     if as_json:
         print_json(service.simulation_view(simulation))
@@ -125,6 +130,8 @@ def optimise_command(
     as_json: JsonOption = False,
 ) -> None:
     """The flat contracted quantity with the lowest expected subscription + true-up."""
+    from creditops.services import renewal as service
+
     result = service.optimise_trueup(file, paths, seed)
     if as_json:
         print_json(service.optimisation_view(result, points, step))
@@ -193,6 +200,9 @@ def uplift_command(
     """Licence and success-plan cost over several terms, with and without uplift caps.
 
     Caps: per year since the last increase, per renewal, or CPI-linked (plus a margin)."""
+    from creditops.adapters.scenario_file import read_scenario
+    from creditops.services import contract_terms as terms_service
+
     base = None
     caps: list[Cap] = []
     if scenario is not None:
@@ -270,6 +280,9 @@ def clauses_check_command(
 
     Pattern rules over --text quote the sentences behind each mark; with a scenario, the money
     at stake (the model's cost of the vendor-favourable reading) stands next to each gap."""
+    from creditops.core.clauses import Mark
+    from creditops.services import contract_terms as terms_service
+
     if contract is not None and scenario is not None and contract != scenario:
         raise InputError(Problem("give the scenario once: as CONTRACT or as --scenario",
                                  column="--scenario"))
@@ -309,7 +322,7 @@ def _date_option(text: str | None, option: str) -> date | None:
 
 def history_command(
     settlements: Annotated[Path, typer.Argument(
-        help="CSV of recorded settlements: date, product, quantity_added, price_paid, "
+        help="Recorded settlements (CSV or XLSX): date, product, quantity_added, price_paid, "
              "original_rate[, months, amount, forecast_quantity, disputed, note].",
         show_default=False)],
     original_value: Annotated[str | None, typer.Option(
@@ -322,6 +335,8 @@ def history_command(
     as_json: JsonOption = False,
 ) -> None:
     """Review recorded true-up settlements: cost, prices, growth pattern, forecast, disputes."""
+    from creditops.services import contract_terms as terms_service
+
     history = terms_service.trueup_history(
         settlements, original_value=decimal_option(original_value, "--original-value"),
         scenario_path=scenario, term_last_day=_date_option(term_end, "--term-end"))
@@ -374,7 +389,7 @@ def history_command(
 
 def commit_size_command(
     usage_csv: Annotated[Path, typer.Option(
-        help="Daily consumption: CSV of date, quantity (rows of a day add up; missing days "
+        help="Daily consumption, CSV or XLSX: date, quantity (rows of a day add up; missing days "
              "count as zero).", show_default=False)],
     pilot_days: Annotated[int, typer.Option(min=1, help="Use the last N days as the pilot.")] = 90,
     confidence: Annotated[str, typer.Option(
@@ -397,6 +412,8 @@ def commit_size_command(
     """Recommend next year's committed credit volume from a pilot's daily consumption.
 
     Also values 18- or 24-month validity and a carry-forward clause in expected lapse avoided."""
+    from creditops.services import commitment as commitment_service
+
     report = commitment_service.size_from_usage(
         commitment_service.usage_from_csv(usage_csv),
         pilot_days=pilot_days,
@@ -443,12 +460,12 @@ def commit_size_command(
 
 def renewal_report_command(
     out: Annotated[Path, typer.Option(help="Where to write the brief.", show_default=False)],
-    output_format: Annotated[BriefFormat, typer.Option(
-        "--format", help="html, pdf, or xlsx (the brief's tables).")] = BriefFormat.HTML,
+    output_format: Annotated[BriefFormatName, typer.Option(
+        "--format", help="html, pdf, or xlsx (the brief's tables).")] = "html",
     scenario: Annotated[Path | None, typer.Option(
         help="Scenario file: true-up exposure and (its uplift section) uplift.")] = None,
     history: Annotated[Path | None, typer.Option(
-        help="CSV of recorded true-up settlements.")] = None,
+        help="Recorded true-up settlements (CSV or XLSX).")] = None,
     text: Annotated[Path | None, typer.Option(
         help="Clause text: the checklist's gaps go into the brief.")] = None,
     clause: Annotated[str | None, typer.Option(
@@ -462,12 +479,13 @@ def renewal_report_command(
 
     Sections: unused and lapsed incentives, utilisation, outcomes, true-up exposure and history,
     success-plan use, uplift exposure, clause gaps."""
+    from creditops.services import renewal_brief as brief_service
+
     brief = brief_service.build_brief(
         as_of=_date_option(as_of, "--as-of") or date.today(), scenario_path=scenario,
         history_path=history, text_path=text, clause_id=clause, simulation_paths=paths)
-    brief_service.write_brief(brief, output_format, out)
-    console.print(f"Renewal brief written to {out} ({output_format.value}, "
-                  f"{len(brief.asks)} asks).")
+    brief_service.write_brief(brief, brief_service.BriefFormat(output_format), out)
+    console.print(f"Renewal brief written to {out} ({output_format}, {len(brief.asks)} asks).")
 
 
 def register(app: typer.Typer, report: typer.Typer) -> None:

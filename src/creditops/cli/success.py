@@ -6,15 +6,19 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from creditops.adapters.success_tiers import shipped_tier_catalogue_text
 from creditops.cli.output import console, print_csv, print_json, print_table
 from creditops.core.errors import InputError, Problem
 from creditops.core.numbers import parse_decimal
-from creditops.services import success
+
+if TYPE_CHECKING:
+    from creditops.services.success import MatchReport, Method
+
+# The service (and with it pydantic, PyYAML, numpy, icalendar) is imported inside the commands:
+# `creditops --help` and every other area's commands do not pay for it.
 
 advisor_app = typer.Typer(help="Support-tier advisor: which Success Plan pays for itself.",
                           no_args_is_help=True)
@@ -47,7 +51,7 @@ def _date(text: str, option: str) -> date:
                                  column=option)) from None
 
 
-def _method(text: str) -> success.Method:
+def _method(text: str) -> Method:
     if text == "auto":
         return "auto"
     if text == "tfidf":
@@ -92,6 +96,8 @@ def advisor_tiers(
 ) -> None:
     """Expected annual cost of each tier, the recommendation and its reasons, break-even
     points, the FTE comparison and CSM eligibility."""
+    from creditops.services import success
+
     document = success.advice_document(success.advise_tiers(profile, tiers))
     if as_json:
         print_json(document)
@@ -139,6 +145,8 @@ def advisor_signature(
     as_json: JsonOption = False,
 ) -> None:
     """The Premier → Signature case from the last 12 months of support cases."""
+    from creditops.services import success
+
     day = _date(as_of, "--as-of") if as_of else None
     case = success.upgrade_case(profile, cases, tiers, day, from_tier, to_tier)
     document = success.upgrade_document(case)
@@ -166,6 +174,8 @@ def advisor_signature(
 @advisor_app.command("catalogue")
 def advisor_catalogue() -> None:
     """Print the shipped tier catalogue (YAML), to copy, edit and pass with --tiers."""
+    from creditops.adapters.success_tiers import shipped_tier_catalogue_text
+
     typer.echo(shipped_tier_catalogue_text(), nl=False)
 
 
@@ -185,6 +195,8 @@ def accelerators_match(
 ) -> None:
     """For each backlog item, the catalogue entries that fit it, ranked, with a score and the
     words that matched."""
+    from creditops.services import success
+
     report = success.match_accelerators(catalogue, backlog, top, _method(method),
                                         _min_score(min_score))
     if as_json:
@@ -209,7 +221,7 @@ def accelerators_match(
                       highlight=False)
 
 
-def _catalogue_notes(report: success.MatchReport) -> None:
+def _catalogue_notes(report: MatchReport) -> None:
     console.print(f"Method: {report.method_label}", highlight=False)
     if report.example_catalogue:
         console.print("[yellow]The catalogue is the shipped EXAMPLE data, not Salesforce's "
@@ -242,6 +254,8 @@ def accelerators_plan(
     """A schedule of Accelerator sessions (at least one per quarter), most urgent backlog
     first, each with its owner and preparation notes, shaped as plan milestones; sessions used
     vs entitled per contract year."""
+    from creditops.services import success
+
     report = success.plan_accelerators(
         catalogue, backlog, _date(start, "--start"), quarters, per_quarter, used, entitled,
         _date(year_start, "--year-start") if year_start else None, _method(method),

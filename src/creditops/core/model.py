@@ -9,7 +9,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from enum import StrEnum
 
@@ -31,6 +31,16 @@ KINDS = (
     "partner_services",
     "add_on",
 )
+
+
+def day_start(day: date, zone: tzinfo) -> datetime:
+    """The instant a calendar day starts in the workspace time zone."""
+    return datetime.combine(day, time(0), tzinfo=zone)
+
+
+def day_end(day: date, zone: tzinfo) -> datetime:
+    """The exclusive end of a calendar day: the start of the next day."""
+    return day_start(day + timedelta(days=1), zone)
 
 
 class OveragePolicy(StrEnum):

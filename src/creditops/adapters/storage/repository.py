@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,8 @@ from creditops.core.model import (
     Recurrence,
     Rollover,
     Usage,
+    day_end,
+    day_start,
 )
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -122,16 +124,6 @@ def workspace_zone(session: Session) -> tzinfo:
 
 
 # -- rows to domain ----------------------------------------------------------------------------
-
-def day_start(day: date, zone: tzinfo) -> datetime:
-    """The instant a calendar day starts in the workspace time zone."""
-    return datetime.combine(day, time(0), tzinfo=zone)
-
-
-def day_end(day: date, zone: tzinfo) -> datetime:
-    """The exclusive end of a calendar day: the start of the next day."""
-    return day_start(day + timedelta(days=1), zone)
-
 
 def _local(instant: datetime | None, zone: tzinfo) -> datetime | None:
     # Recurrences and day counting are wall-clock arithmetic, so instants enter the core in the
