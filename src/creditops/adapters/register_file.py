@@ -95,6 +95,10 @@ class ContractSpec(_Strict):
     end: date
     currency: str | None = None
     net_annual_value: Decimal | None = Field(default=None, ge=0)
+    # Renewal economics of the contract: a true-up scenario file and the clause text, as paths
+    # relative to the register file.
+    trueup_scenario: str | None = None
+    clause_text: str | None = None
 
 
 class KindSpec(_Strict):
@@ -199,7 +203,14 @@ def _translate(document: YamlDocument, spec: RegisterFile, known_kinds: set[str]
         if contract.end < contract.start:
             problems.append(document.problem(("contracts", i, "end"),
                                              "the contract ends before it starts"))
-        data.contracts.append(contract.model_dump())
+        columns = contract.model_dump(exclude={"trueup_scenario", "clause_text"})
+        base = Path(document.source).parent
+        columns["attributes"] = {
+            key: str(base / value)
+            for key, value in (("trueup_scenario", contract.trueup_scenario),
+                               ("clause_text", contract.clause_text)) if value
+        }
+        data.contracts.append(columns)
 
     for i, pool in enumerate(spec.pools):
         if pool.kind not in declared:

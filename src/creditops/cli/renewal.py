@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
+from creditops.cli.ledger import DbOption
 from creditops.cli.output import console, print_json, print_table
 from creditops.core.errors import InputError, Problem
 from creditops.core.numbers import parse_decimal, round_money, round_to
@@ -262,8 +263,9 @@ def uplift_command(
 
 
 def clauses_check_command(
-    contract: Annotated[Path | None, typer.Argument(
-        help="The contract: a scenario file (YAML) whose model prices the gaps.",
+    contract: Annotated[str | None, typer.Argument(
+        help="The contract: a workspace contract id (its register-file trueup_scenario and "
+             "clause_text are used), or a scenario file (YAML) whose model prices the gaps.",
         show_default=False)] = None,
     text: Annotated[Path | None, typer.Option(
         help="Clause text (plain text): pattern rules propose the marks and quote the "
@@ -275,6 +277,7 @@ def clauses_check_command(
     history: Annotated[bool, typer.Option(
         "--history", help="A true-up history is recorded (renewal preparation).")] = False,
     as_json: JsonOption = False,
+    db: DbOption = None,
 ) -> None:
     """The seven points and five pitfalls of a true-up clause: present, missing or unclear.
 
@@ -283,10 +286,21 @@ def clauses_check_command(
     from creditops.core.clauses import Mark
     from creditops.services import contract_terms as terms_service
 
-    if contract is not None and scenario is not None and contract != scenario:
+    contract_file = Path(contract) if contract is not None and Path(contract).is_file() else None
+    if contract is not None and contract_file is None:
+        # Not a file: a contract of the workspace, whose documents the register file names.
+        from creditops.services import ledger_inputs, workspace
+
+        opened = workspace.open_workspace(db)
+        try:
+            named_scenario, named_text = ledger_inputs.contract_documents(opened, contract)
+        finally:
+            opened.close()
+        scenario, text = scenario or named_scenario, text or named_text
+    elif contract_file is not None and scenario is not None and contract_file != scenario:
         raise InputError(Problem("give the scenario once: as CONTRACT or as --scenario",
                                  column="--scenario"))
-    check = terms_service.check_clauses(scenario_path=scenario or contract, text_path=text,
+    check = terms_service.check_clauses(scenario_path=scenario or contract_file, text_path=text,
                                         clause_id=clause, has_history=history)
     if as_json:
         print_json(terms_service.clause_check_view(check))
@@ -388,9 +402,16 @@ def history_command(
 
 
 def commit_size_command(
-    usage_csv: Annotated[Path, typer.Option(
-        help="Daily consumption, CSV or XLSX: date, quantity (rows of a day add up; missing days "
-             "count as zero).", show_default=False)],
+    pool: Annotated[str | None, typer.Argument(
+        help="A pool of the workspace: its daily usage is the pilot.", show_default=False)]
+    = None,
+    usage_csv: Annotated[Path | None, typer.Option(
+        help="Instead of a pool, daily consumption from a file, CSV or XLSX: date, quantity "
+             "(rows of a day add up; missing days count as zero).", show_default=False)] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="With POOL: the pilot ends the day before this date (default now).")]
+    = None,
+    db: DbOption = None,
     pilot_days: Annotated[int, typer.Option(min=1, help="Use the last N days as the pilot.")] = 90,
     confidence: Annotated[str, typer.Option(
         help="Probability of consuming the whole commitment within 12 months.")] = "0.90",
@@ -414,8 +435,24 @@ def commit_size_command(
     Also values 18- or 24-month validity and a carry-forward clause in expected lapse avoided."""
     from creditops.services import commitment as commitment_service
 
+    if (pool is None) == (usage_csv is None):
+        raise InputError(Problem("give either a POOL of the workspace or --usage-csv FILE",
+                                 column="POOL"))
+    if pool is not None:
+        from creditops.services import ledger_inputs, workspace
+
+        opened = workspace.open_workspace(db)
+        try:
+            daily = ledger_inputs.daily_usage(opened, pool, as_of)
+            if unit_value is None:
+                unit_value = format(ledger_inputs.pool_unit_value(opened, pool), "f")
+        finally:
+            opened.close()
+    else:
+        assert usage_csv is not None
+        daily = commitment_service.usage_from_csv(usage_csv)
     report = commitment_service.size_from_usage(
-        commitment_service.usage_from_csv(usage_csv),
+        daily,
         pilot_days=pilot_days,
         confidence=decimal_option(confidence, "--confidence") or Decimal(0),
         paths=paths, seed=seed,
@@ -474,6 +511,13 @@ def renewal_report_command(
         min=0, help="Growth paths for P10/P50/P90 (0: none; default: the file's).")] = None,
     as_of: Annotated[str | None, typer.Option(
         help="Date of the brief (YYYY-MM-DD; default today).")] = None,
+    contract: Annotated[str | None, typer.Option(
+        help="A workspace contract: its pools' unused and lapsed incentives, utilisation and "
+             "success-plan use from the ledger, and (unless given) its register-file "
+             "trueup_scenario and clause_text.")] = None,
+    ledger: Annotated[bool, typer.Option(
+        "--ledger", help="Include every pool of the workspace (no single contract).")] = False,
+    db: DbOption = None,
 ) -> None:
     """The renewal brief (HTML, PDF or XLSX) and the asks that follow from the data.
 
@@ -481,9 +525,23 @@ def renewal_report_command(
     success-plan use, uplift exposure, clause gaps."""
     from creditops.services import renewal_brief as brief_service
 
+    brief_date = _date_option(as_of, "--as-of") or date.today()
+    ledger_data = None
+    if contract is not None or ledger:
+        from creditops.services import ledger_inputs, workspace
+
+        opened = workspace.open_workspace(db)
+        try:
+            ledger_data = ledger_inputs.renewal_inputs(opened, contract_id=contract,
+                                                       as_of=brief_date.isoformat())
+            if contract is not None:
+                named_scenario, named_text = ledger_inputs.contract_documents(opened, contract)
+                scenario, text = scenario or named_scenario, text or named_text
+        finally:
+            opened.close()
     brief = brief_service.build_brief(
-        as_of=_date_option(as_of, "--as-of") or date.today(), scenario_path=scenario,
-        history_path=history, text_path=text, clause_id=clause, simulation_paths=paths)
+        as_of=brief_date, scenario_path=scenario, history_path=history, text_path=text,
+        clause_id=clause, simulation_paths=paths, ledger=ledger_data)
     brief_service.write_brief(brief, brief_service.BriefFormat(output_format), out)
     console.print(f"Renewal brief written to {out} ({output_format}, {len(brief.asks)} asks).")
 

@@ -7,8 +7,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select
 
 from creditops.adapters.storage.repository import load_pools, load_usage, workspace_zone
+from creditops.adapters.storage.tables import ContractRow
 from creditops.core.numbers import ZERO, normalize, round_money
 from creditops.core.register import PoolRegister
 from creditops.core.renewal_brief import (
@@ -120,3 +124,23 @@ def renewal_inputs(workspace: Workspace, *, contract_id: str | None = None,
         utilisation=tuple(_utilisation(entries)),
         success_plan=_success_plan(entries),
     )
+
+
+def contract_documents(workspace: Workspace, contract_id: str) -> tuple[Path | None, Path | None]:
+    """The true-up scenario and clause text files the register file names for a contract."""
+    with workspace.session() as session:
+        row = session.get(ContractRow, contract_id)
+        if row is None:
+            known = ", ".join(session.scalars(select(ContractRow.id).order_by(ContractRow.id)))
+            raise NotFoundError(f"no contract {contract_id!r} (contracts: {known or 'none'})")
+        attributes = row.attributes or {}
+    scenario, text = attributes.get("trueup_scenario"), attributes.get("clause_text")
+    return (Path(scenario) if scenario else None, Path(text) if text else None)
+
+
+def pool_unit_value(workspace: Workspace, pool_id: str) -> Decimal:
+    with workspace.session() as session:
+        pools = load_pools(session, [pool_id])
+    if not pools:
+        raise NotFoundError(f"no pool {pool_id!r}")
+    return pools[0].unit_value

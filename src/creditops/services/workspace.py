@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from creditops.adapters.register_file import read_register_file
 from creditops.adapters.storage.repository import (
-    day_end,
     is_current,
     load_contracts,
     load_pools,
@@ -49,6 +48,7 @@ from creditops.adapters.usage_file import BadRow, UsageRecord, file_sha256, read
 from creditops.config import load_settings
 from creditops.core.errors import InputError, Problem
 from creditops.core.ledger import PoolBalance, balance_at
+from creditops.core.model import day_end
 from creditops.core.numbers import ZERO
 from creditops.core.register import Register, RegisterSettings, build_register
 from creditops.services.errors import NotFoundError
