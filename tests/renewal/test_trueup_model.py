@@ -19,6 +19,7 @@ from creditops.core.trueup import (
     cumulative_adds,
     first_needed,
     headcount_path,
+    later_settlement_costs,
     model_product,
     model_scenario,
     month_start,
@@ -181,3 +182,17 @@ def test_unknown_initial_headcount_defaults_to_quantity() -> None:
     assert needed_licences(explicit, 1) == (10,) * 12
     assert explicit.growth == Growth(GrowthModel.COMPOUND, annual=(Decimal(0),),
                                      initial=Decimal("9.5"))
+
+
+def test_later_settlement_that_costs_more_is_reported_not_hidden() -> None:
+    # 25 licences first needed in month 11: settled monthly in year 1, quarterly in year 2.
+    product = path_product([10] * 11 + [35] * 25, escalation="0.07")
+    clauses = [clause(Pricing.LIST_NO_DISCOUNT, Timing.MONTHLY, clause_id="list-m"),
+               clause(Pricing.LIST_NO_DISCOUNT, Timing.QUARTERLY, clause_id="list-q"),
+               clause(Pricing.ORIGINAL_RATE, Timing.MONTHLY, clause_id="orig-m"),
+               clause(Pricing.ORIGINAL_RATE, Timing.QUARTERLY, clause_id="orig-q")]
+    result = model_scenario(scenario([product], clauses, 3))
+    cases = later_settlement_costs(result)
+    assert [(c.earlier.clause.id, c.later.clause.id) for c in cases] == [("list-m", "list-q")]
+    assert cases[0].extra == (cases[0].later.figures.trueup_total
+                              - cases[0].earlier.figures.trueup_total) > 0

@@ -14,6 +14,7 @@ from creditops.cli.ledger import DbOption
 from creditops.cli.output import console, print_json, print_table
 from creditops.core.errors import InputError, Problem
 from creditops.core.numbers import parse_decimal, round_money, round_to
+from creditops.core.trueup import later_settlement_costs
 from creditops.core.uplift import Cap, CapKind, UpliftTerms, UpliftTiming
 
 if TYPE_CHECKING:
@@ -94,6 +95,12 @@ def model_command(
                   f"licences added over the term: {result.best.figures.licences_added}")
     console.print(f"Spread: clause {result.worst.clause.id} costs {scenario.currency} "
                   f"{money(result.spread)} more than clause {result.best.clause.id}.")
+    for case in later_settlement_costs(result):
+        console.print(
+            f"Note: settling later costs more here: clause {case.later.clause.id} "
+            f"({case.later.clause.timing.value}) costs {scenario.currency} {money(case.extra)} "
+            f"more than {case.earlier.clause.id} ({case.earlier.clause.timing.value}), because "
+            "its settlements fall in dearer contract years.")
     if xlsx is not None:
         console.print(f"Workbook written to {xlsx}")
 

@@ -16,7 +16,7 @@ Money stays exact; rounding happens only where results are shown.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_CEILING, Context, Decimal, localcontext
 from enum import StrEnum
@@ -372,6 +372,37 @@ class ScenarioResult:
     def spread(self) -> Decimal:
         """What the worst clause costs over the best."""
         return self.worst.figures.trueup_total - self.best.figures.trueup_total
+
+
+TIMING_ORDER = (Timing.MONTHLY, Timing.QUARTERLY, Timing.ANNUAL, Timing.AT_RENEWAL)
+
+
+@dataclass(frozen=True)
+class LaterSettlementCost:
+    """Two clauses alike but for timing, where settling later costs more: under list-based
+    pricing a settlement that moves into a dearer contract year raises the add's price."""
+
+    earlier: ClauseResult
+    later: ClauseResult
+
+    @property
+    def extra(self) -> Decimal:
+        return self.later.figures.trueup_total - self.earlier.figures.trueup_total
+
+
+def later_settlement_costs(result: ScenarioResult) -> list[LaterSettlementCost]:
+    """Every pair of the scenario's clauses that differ only in timing where the later
+    settlement costs more, so that reports show the case instead of hiding it."""
+    found = []
+    for earlier in result.clauses:
+        for later in result.clauses:
+            alike = replace(later.clause, id=earlier.clause.id, name=earlier.clause.name,
+                            timing=earlier.clause.timing) == earlier.clause
+            if (alike and TIMING_ORDER.index(later.clause.timing)
+                    > TIMING_ORDER.index(earlier.clause.timing)
+                    and later.figures.trueup_total > earlier.figures.trueup_total):
+                found.append(LaterSettlementCost(earlier, later))
+    return found
 
 
 def original_contract_value(product: Product, years: int) -> Decimal:

@@ -24,6 +24,7 @@ from creditops.core.trueup import (
     Product,
     ScenarioResult,
     contracted_by_month,
+    later_settlement_costs,
     model_scenario,
     month_start,
     price_table,
@@ -97,6 +98,11 @@ def trueup_view(model: TrueUpModel) -> dict[str, object]:
         "spread": money_text(result.spread),
         "best_clause": result.best.clause.id,
         "worst_clause": result.worst.clause.id,
+        "later_settlement_costs_more": [
+            {"earlier": case.earlier.clause.id, "later": case.later.clause.id,
+             "extra": money_text(case.extra)}
+            for case in later_settlement_costs(result)
+        ],
     }
 
 
