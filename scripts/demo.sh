@@ -14,4 +14,6 @@ run load examples/demo/register.yaml
 run import usage examples/demo/usage.csv
 run register --as-of "$AS_OF"
 run balance flex-prod --as-of "$AS_OF"
+run partners run examples/partners/program.yaml --partners examples/partners/partners.csv \
+  --events examples/partners/events.csv --top 5
 echo "The workspace is in $dir/creditops.db; try: CREDITOPS_DATABASE_URL=$CREDITOPS_DATABASE_URL $BIN/creditops register --as-of $AS_OF --json"
