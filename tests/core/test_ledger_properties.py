@@ -139,3 +139,23 @@ def test_projection_equals_explicit_daily_usage(data: tuple[Pool, list[Usage]], 
         for k in range(120) for i, (usage_type, quantity) in enumerate(daily) if quantity > 0
     ]
     assert _fingerprint(projected.snapshot()) == _fingerprint(balance_at(pool, explicit, until))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pools(), st.integers(0, 200))
+def test_usage_applied_in_runs_equals_usage_applied_one_by_one(
+        data: tuple[Pool, list[Usage]], day: int) -> None:
+    """Runs of usage between grant events are applied at once; a reversal anywhere in the data
+    switches that off (its units must be traced usage by usage), so a reversal dated after the
+    instant asked gives the one-by-one result to compare with."""
+    pool, usages = data
+    plain = [u for u in usages if u.reverses is None]
+    if not plain:
+        return
+    as_of = EPOCH + timedelta(days=day)
+    tracer = Usage("~reversal", EPOCH + timedelta(days=10_000), -plain[0].quantity or D(-1),
+                   None, plain[0].key)
+    fast = balance_at(pool, plain, as_of)
+    one_by_one = balance_at(pool, [*plain, tracer], as_of)
+    assert _fingerprint(fast) == _fingerprint(one_by_one)
+    assert fast.usage_total == one_by_one.usage_total

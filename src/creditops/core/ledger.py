@@ -144,6 +144,7 @@ class Ledger:
             # At one instant a reversal comes after the usage it reverses.
             ordered.sort(key=lambda u: (u.at, u.reverses is not None, u.key))
         self._usages = ordered
+        self._ats = [usage.at for usage in ordered]
         self._next_usage = 0
         self._events: list[tuple[datetime, int, int, _Tranche]] = []
         self._sequence = 0
@@ -402,12 +403,22 @@ class Ledger:
         """Applies grant events at or before ``until`` and usage strictly before it."""
         if self._now is not None and until < self._now:
             raise LedgerError("a ledger only moves forward in time")
-        usages = self._usages
-        events = self._events
-        while self._next_usage < len(usages) and usages[self._next_usage].at < until:
-            usage = usages[self._next_usage]
+        usages, events, ats = self._usages, self._events, self._ats
+        position = self._next_usage
+        end = bisect.bisect_left(ats, until, lo=position)
+        while position < end:
+            usage = usages[position]
             if events and events[0][0] <= usage.at:
                 self._apply_grant_events(usage.at)
+            if not self._track:
+                # Usage before the next grant event meets a fixed burn order: apply it as a
+                # run while no grant runs dry.
+                run_end = end if not events else min(
+                    end, bisect.bisect_left(ats, events[0][0], lo=position))
+                applied = self._apply_run(position, run_end)
+                if applied > position:
+                    position = applied
+                    continue
             if usage.reverses is not None:
                 if usage.quantity >= ZERO:
                     raise LedgerError(f"reversal {usage.key} must have a negative quantity")
@@ -418,16 +429,61 @@ class Ledger:
                 )
             else:
                 self._consume(usage.at, usage.quantity, usage.usage_type, usage.key)
-            self._next_usage += 1
+            position += 1
+        self._next_usage = end
         self._apply_grant_events(until)
         self._now = until
 
+    def _apply_run(self, start: int, end: int) -> int:
+        """Applies usages[start:end] (no grant event among them, no reversal) as long as every
+        usage is taken whole from the grant its type would draw on first; returns the index of
+        the first usage not applied. The result equals applying them one by one."""
+        usages = self._usages
+        first: dict[str | None, _Tranche | None] = {}
+        drawn: dict[int, Decimal] = {}
+        by_id: dict[int, _Tranche] = {}
+        total = ZERO
+        overage = False
+        position = start
+        while position < end:
+            usage = usages[position]
+            quantity = usage.quantity
+            if quantity < ZERO:
+                break
+            usage_type = usage.usage_type
+            if usage_type in first:
+                tranche = first[usage_type]
+            else:
+                tranche = next((t for t in self._eligible_for(usage_type) if t.balance > ZERO),
+                               None)
+                first[usage_type] = tranche
+            if tranche is None:
+                overage = True
+            else:
+                key = id(tranche)
+                after = drawn.get(key, ZERO) + quantity
+                if after > tranche.balance:
+                    break
+                drawn[key] = after
+                by_id[key] = tranche
+            total += quantity
+            position += 1
+        for key, quantity in drawn.items():
+            tranche = by_id[key]
+            tranche.balance -= quantity
+            tranche.consumed += quantity
+        self.usage_total += total
+        if overage:
+            for usage in usages[start:position]:
+                if first[usage.usage_type] is None and usage.quantity > ZERO:
+                    self._overage(usage.at, usage.quantity, usage.usage_type, usage.key)
+        return position
+
     def usage_between(self, start: datetime, end: datetime) -> list[Usage]:
         """The usage records at instants in [start, end), in time order."""
-        usages = self._usages
-        low = bisect.bisect_left(usages, start, key=lambda u: u.at)
-        high = bisect.bisect_left(usages, end, lo=low, key=lambda u: u.at)
-        return usages[low:high]
+        low = bisect.bisect_left(self._ats, start)
+        high = bisect.bisect_left(self._ats, end, lo=low)
+        return self._usages[low:high]
 
     @property
     def open_debt(self) -> Decimal:

@@ -92,12 +92,14 @@ class Duration:
             count = ((after.year - anchor.year) * 12 + after.month - anchor.month) // self.months
         else:
             count = (after - anchor).days // self.days
-        count -= 1
-        while self.times(anchor, count) > after:
+        value = self.times(anchor, count)
+        while value > after:
             count -= 1
-        while self.times(anchor, count) <= after:
+            value = self.times(anchor, count)
+        while value <= after:
             count += 1
-        return self.times(anchor, count)
+            value = self.times(anchor, count)
+        return value
 
     def __str__(self) -> str:
         years, months = divmod(self.months, 12)
