@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from creditops.adapters.monitoring_file import AlertsSpec, MilestoneSpec, add_monitoring
 from creditops.adapters.yamlio import YamlDocument, load_yaml
 from creditops.core.errors import InputError, Problem
 from creditops.core.model import KINDS, Duration, Grant, Recurrence, Rollover, day_end, day_start
@@ -86,6 +87,8 @@ class PoolSpec(_Strict):
     match: list[MatchSpec] = []
     notify: list[str] = []
     attributes: dict[str, str] = {}
+    plan: list[MilestoneSpec] = Field(default=[], exclude=True)
+    alerts: AlertsSpec | None = Field(default=None, exclude=True)
 
 
 class ContractSpec(_Strict):
@@ -123,6 +126,7 @@ class RegisterFile(_Strict):
     owners: list[OwnerSpec] = []
     contracts: list[ContractSpec] = []
     pools: list[PoolSpec] = []
+    alerts: AlertsSpec | None = Field(default=None, exclude=True)
 
 
 @dataclass
@@ -134,6 +138,7 @@ class RegisterData:
     contracts: list[dict[str, Any]] = field(default_factory=list)
     pools: list[dict[str, Any]] = field(default_factory=list)
     grants: list[dict[str, Any]] = field(default_factory=list)
+    milestones: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _instant(value: DateOrInstant | None, zone: tzinfo, *, end_of_day: bool = False
@@ -149,7 +154,9 @@ def read_register_file(path: Path | str, known_kinds: set[str] | None = None) ->
     """Parses and checks a register file; every problem found is reported at once."""
     document = load_yaml(path)
     spec: RegisterFile = document.validate(RegisterFile)
-    return _translate(document, spec, known_kinds or set())
+    data = _translate(document, spec, known_kinds or set())
+    add_monitoring(document, spec, data)
+    return data
 
 
 def _duplicates(document: YamlDocument, what: str, ids: list[tuple[tuple[Any, ...], str]]

@@ -161,14 +161,18 @@ def _row_json(row: RegisterRow) -> dict[str, Any]:
     }
 
 
-def register_json(register: Register) -> dict[str, Any]:
+def register_json(register: Register, extra: dict[str, dict[str, Any]] | None = None
+                  ) -> dict[str, Any]:
+    """The register as JSON; ``extra`` adds fields per pool id (plan coverage, front-loading)
+    after the baseline columns."""
     return {
         "as_of": register.as_of,
         "pools": [
             {"pool": entry.pool.id, "kind": entry.pool.kind, "unit": entry.pool.unit}
             | _row_json(entry.row)
-            | {"overage": entry.overage, "overage_value": entry.overage_value,
-               "grants": [{"grant": g.id} | _row_json(g) for g in entry.grants]}
+            | {"overage": entry.overage, "overage_value": entry.overage_value}
+            | (extra or {}).get(entry.pool.id, {})
+            | {"grants": [{"grant": g.id} | _row_json(g) for g in entry.grants]}
             for entry in register.pools
         ],
     }
@@ -234,9 +238,12 @@ def show_register(
     workspace = ws.open_workspace(db)
     result = ws.build_workspace_register(workspace, as_of)
     currency = ws.workspace_currency(workspace)
+    from creditops.services.plans import register_plan_fields
+
+    plan_fields = register_plan_fields(workspace, result)
     workspace.close()
     if as_json:
-        print_json(register_json(result))
+        print_json(register_json(result, plan_fields))
     elif as_csv:
         header = ["pool", "grant", "kind", "unit", *REGISTER_COLUMNS]
         rows = []
@@ -254,6 +261,11 @@ def show_register(
         console.print(
             "pools: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
             + f"; value projected to lapse: {at_risk_value:,.2f} {currency}", highlight=False)
+        planned = [f"{pool} coverage {_pct(f['plan_coverage'] or 0)}, front-loading "
+                   f"{_pct(f['front_loading'] or 0)}"
+                   for pool, f in plan_fields.items() if f["plan_coverage"] is not None]
+        if planned:
+            console.print("plans: " + "; ".join(planned), highlight=False)
 
 
 def balance_json(balance: PoolBalance) -> dict[str, Any]:

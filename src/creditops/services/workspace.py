@@ -39,6 +39,7 @@ from creditops.adapters.storage.tables import (
     GrantRow,
     ImportRow,
     KindRow,
+    MilestoneRow,
     PoolRow,
     SettingRow,
     UsageRow,
@@ -52,6 +53,7 @@ from creditops.core.model import day_end
 from creditops.core.numbers import ZERO
 from creditops.core.register import Register, RegisterSettings, build_register
 from creditops.services.errors import NotFoundError
+from creditops.services.milestones import pool_dependents, sync_milestones
 
 BATCH = 5000
 MAX_PROBLEMS_SHOWN = 50
@@ -209,6 +211,10 @@ def load_register(workspace: Workspace, path: Path, *, actor: str | None = None,
         session.flush()
         for grant in data.grants:
             outcomes.append(_upsert(session, GrantRow, grant["id"], grant, change, "grant"))
+        outcomes += sync_milestones(
+            session, data.milestones, {pool["id"] for pool in data.pools},
+            lambda row: _upsert(session, MilestoneRow, row["id"], row, change, "milestone"),
+            import_id=record.id, actor=actor, now=now)
         record.rows_read = len(outcomes)
         record.rows_accepted = sum(1 for o in outcomes if o != "unchanged")
         record.rows_duplicate = outcomes.count("unchanged")
@@ -365,7 +371,7 @@ def rollback_import(workspace: Workspace, import_id: int, *, now: datetime | Non
             raise NotFoundError(f"no import with id {import_id}")
         if record.status == "rolled_back":
             raise InputError(Problem(f"import {import_id} is already rolled back"))
-        if record.kind == "register":
+        if record.kind in ("register", "plan"):
             _revert_register_changes(session, record)
         else:
             identities = select(UsageRow.identity).where(UsageRow.import_id == import_id)
@@ -385,7 +391,7 @@ def rollback_import(workspace: Workspace, import_id: int, *, now: datetime | Non
 
 _ENTITY_MODELS: dict[str, type[Base]] = {
     "setting": SettingRow, "kind": KindRow, "contract": ContractRow, "pool": PoolRow,
-    "grant": GrantRow,
+    "grant": GrantRow, "milestone": MilestoneRow,
 }
 
 
@@ -412,7 +418,17 @@ def _revert_register_changes(session: Session, record: ImportRow) -> None:
             ).first():
                 raise InputError(Problem(
                     f"pool {change.entity_id!r} has usage; roll back its usage imports first"))
+            dependents = pool_dependents(session, change.entity_id) \
+                if change.entity == "pool" else None
+            if dependents:
+                raise InputError(Problem(
+                    f"pool {change.entity_id!r} has {dependents}; remove them first"))
             session.delete(row)
+            session.flush()
+        elif change.action == "delete":
+            assert change.before is not None
+            session.add(model(**{key: _from_json(model, key, value)
+                                 for key, value in change.before.items()}))
             session.flush()
         else:
             assert row is not None and change.before is not None

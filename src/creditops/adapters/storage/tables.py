@@ -191,3 +191,101 @@ class ChangeRow(Base):
     action: Mapped[str] = mapped_column(String(16))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+# -- monitoring: utilisation plans, acceleration plans, alerts and their deliveries, outcomes --
+
+
+class MilestoneRow(Base):
+    """One milestone of a pool's utilisation plan: planned use of ``quantity`` units by ``day``."""
+
+    __tablename__ = "plan_milestones"
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    pool_id: Mapped[str] = mapped_column(ForeignKey("pools.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal)
+    description: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(Text)
+    project: Mapped[str | None] = mapped_column(Text)
+    usage_type: Mapped[str | None] = mapped_column(String(128))
+    origin: Mapped[str] = mapped_column(String(16), default="register")
+
+
+class AccelerationPlanRow(Base):
+    """An acceleration plan adopted for an at-risk grant, tracked week by week from ``started``."""
+
+    __tablename__ = "acceleration_plans"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pool_id: Mapped[str] = mapped_column(ForeignKey("pools.id"), index=True)
+    grant_id: Mapped[str] = mapped_column(String(128), index=True)
+    started: Mapped[datetime] = mapped_column(UTCDateTime)
+    target: Mapped[datetime] = mapped_column(UTCDateTime)
+    starting_remaining: Mapped[Decimal] = mapped_column(ExactDecimal)
+    needed_rate: Mapped[Decimal] = mapped_column(ExactDecimal)
+    baseline_rate: Mapped[Decimal] = mapped_column(ExactDecimal)
+    actor: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AlertRow(Base):
+    """A rule that fired, once per (rule, subject, threshold, period): the dedupe key."""
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dedupe_key: Mapped[str] = mapped_column(String(400), unique=True)
+    rule: Mapped[str] = mapped_column(String(32), index=True)
+    pool_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    grant_id: Mapped[str | None] = mapped_column(String(128))
+    contract_id: Mapped[str | None] = mapped_column(String(128))
+    threshold: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime)
+    state_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    state_changed_by: Mapped[str | None] = mapped_column(String(128))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class AlertDeliveryRow(Base):
+    """One recipient or chat target of an alert: pending until a message reaching it went out."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "channel", "target", name="uq_alert_delivery_target"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(320))
+    label: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(8), default="to")
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OutcomeRow(Base):
+    """A before/after metric tied to a pool, grant or milestone, and the value used for it."""
+
+    __tablename__ = "outcomes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pool_id: Mapped[str | None] = mapped_column(ForeignKey("pools.id"), index=True)
+    grant_id: Mapped[str | None] = mapped_column(String(128))
+    milestone_id: Mapped[str | None] = mapped_column(String(200))
+    metric: Mapped[str] = mapped_column(Text)
+    unit: Mapped[str | None] = mapped_column(String(64))
+    before: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    after: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    before_day: Mapped[date | None] = mapped_column(Date)
+    after_day: Mapped[date | None] = mapped_column(Date)
+    value_used: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    note: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
