@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from creditops.cli.ledger import DbOption
 from creditops.cli.output import console, print_csv, print_json, print_table
 from creditops.core.errors import InputError, Problem
 from creditops.core.numbers import parse_decimal
@@ -250,16 +251,55 @@ def accelerators_plan(
                                              "iCalendar file.")] = None,
     as_json: JsonOption = False,
     as_csv: CsvOption = False,
+    pool: Annotated[str | None, typer.Option(
+        "--pool", help="The success-plan sessions pool of the workspace: sessions used come "
+        "from its usage, the yearly entitlement and contract year from its recurring grant.")
+    ] = None,
+    record: Annotated[bool, typer.Option(
+        "--record", help="With --pool: record the sessions as the pool's plan milestones "
+        "(replacing the planner's earlier ones; an import that can be rolled back).")] = False,
+    db: DbOption = None,
 ) -> None:
     """A schedule of Accelerator sessions (at least one per quarter), most urgent backlog
     first, each with its owner and preparation notes, shaped as plan milestones; sessions used
     vs entitled per contract year."""
+    from creditops.core.accelerators import UsedSession
     from creditops.services import success
 
-    report = success.plan_accelerators(
-        catalogue, backlog, _date(start, "--start"), quarters, per_quarter, used, entitled,
-        _date(year_start, "--year-start") if year_start else None, _method(method),
-        _min_score(min_score))
+    if record and pool is None:
+        raise InputError(Problem("--record needs --pool (the pool the milestones belong to)",
+                                 column="--record"))
+    used_sessions: list[UsedSession] = []
+    workspace = None
+    if pool is not None:
+        from creditops.services import ledger_inputs
+        from creditops.services import workspace as workspaces
+
+        workspace = workspaces.open_workspace(db)
+        sessions, pool_entitled, pool_year = ledger_inputs.pool_sessions(workspace, pool)
+        used_sessions = [UsedSession(day, reference) for day, reference in sessions]
+        entitled = entitled if entitled is not None else pool_entitled
+        year_start = year_start or (pool_year.isoformat() if pool_year else None)
+    try:
+        report = success.plan_accelerators(
+            catalogue, backlog, _date(start, "--start"), quarters, per_quarter, used, entitled,
+            _date(year_start, "--year-start") if year_start else None, _method(method),
+            _min_score(min_score), used_sessions=used_sessions)
+        if record and workspace is not None and pool is not None:
+            from creditops.services import plans
+
+            rows = [row | {"id": f"{pool}@accelerator:{row['backlog_id']}:{row['catalogue_id']}"}
+                    for row in success.milestone_rows(report.schedule)]
+            summary = plans.record_milestones(workspace, pool, rows, source=backlog.name,
+                                              origin="accelerators")
+            if not (as_json or as_csv):
+                console.print(
+                    f"recorded as plan milestones of {pool} (import {summary.import_id}): "
+                    f"{summary.created} created, {summary.updated} updated, "
+                    f"{summary.unchanged} unchanged, {summary.deleted} removed", highlight=False)
+    finally:
+        if workspace is not None:
+            workspace.close()
     if ics is not None:
         count = success.export_sessions(report.schedule, ics, datetime.now(UTC))
         if not (as_json or as_csv):

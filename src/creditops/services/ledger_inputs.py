@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from creditops.adapters.storage.repository import load_pools, load_usage, workspace_zone
-from creditops.adapters.storage.tables import ContractRow
+from creditops.adapters.storage.tables import ContractRow, UsageRow
 from creditops.core.numbers import ZERO, normalize, round_money
 from creditops.core.register import PoolRegister
 from creditops.core.renewal_brief import (
@@ -144,3 +144,28 @@ def pool_unit_value(workspace: Workspace, pool_id: str) -> Decimal:
     if not pools:
         raise NotFoundError(f"no pool {pool_id!r}")
     return pools[0].unit_value
+
+
+def pool_sessions(workspace: Workspace, pool_id: str) -> tuple[list[tuple[date, str]],
+                                                              int | None, date | None]:
+    """A success-plan sessions pool as the Accelerator planner sees it: each session used (day
+    and reference, one per unit), the sessions entitled per contract year (its yearly recurring
+    grant, if any) and the day a contract year starts."""
+    with workspace.session() as session:
+        zone = workspace_zone(session)
+        pools = load_pools(session, [pool_id])
+        if not pools:
+            raise NotFoundError(f"no pool {pool_id!r}")
+        rows = session.execute(
+            select(UsageRow.at, UsageRow.quantity, UsageRow.ref, UsageRow.identity)
+            .where(UsageRow.pool_id == pool_id, UsageRow.reverses.is_(None))
+            .order_by(UsageRow.at)).all()
+    used = [(at.astimezone(zone).date(), ref or identity)
+            for at, quantity, ref, identity in rows for _ in range(int(quantity))]
+    yearly = [g for g in pools[0].grants if g.recurrence is not None
+              and g.recurrence.every.months == 12 and g.recurrence.every.days == 0]
+    if not yearly:
+        return used, None, None
+    grant = yearly[0]
+    assert grant.recurrence is not None
+    return used, int(grant.quantity), grant.recurrence.anchor.date()

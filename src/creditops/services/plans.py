@@ -3,6 +3,8 @@ plan-vs-actual, the acceleration plan of an at-risk grant, and outcomes."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -296,3 +298,42 @@ def list_outcomes(workspace: Workspace, pool_id: str | None = None) -> list[Outc
             query = query.where(OutcomeRow.pool_id == pool_id)
         return list(session.scalars(query))
 
+
+
+def record_milestones(workspace: Workspace, pool_id: str, rows: list[dict[str, Any]], *,
+                      source: str, origin: str, actor: str | None = None,
+                      now: datetime | None = None) -> PlanImportSummary:
+    """Writes planned milestones of one pool produced by another use case (e.g. the Accelerator
+    planner): they replace that origin's earlier milestones of the pool, are recorded as an
+    import, and can be rolled back with `creditops imports rollback`."""
+    now = now or datetime.now(UTC)
+    actor = actor or current_actor()
+    with workspace.session() as session:
+        if session.get(PoolRow, pool_id) is None:
+            raise NotFoundError(f"no pool {pool_id!r}")
+        digest = hashlib.sha256(json.dumps(rows, default=str, sort_keys=True).encode())
+        record = ImportRow(kind="plan", source=source, file_hash=digest.hexdigest(),
+                           actor=actor, at=now)
+        session.add(record)
+        session.flush()
+
+        def change(entity: str, entity_id: str, before: dict[str, Any] | None,
+                   after: dict[str, Any] | None) -> None:
+            session.add(ChangeRow(at=now, actor=actor, import_id=record.id, entity=entity,
+                                  entity_id=entity_id, action="create" if before is None
+                                  else "update", before=before, after=after))
+
+        columns = [{"id": row["id"], "pool_id": pool_id, "day": row["date"],
+                    "quantity": Decimal(row["quantity"]), "description": row.get("description"),
+                    "owner": row.get("owner"), "project": row.get("project"),
+                    "usage_type": row.get("usage_type"), "origin": origin} for row in rows]
+        outcomes = sync_milestones(
+            session, columns, {pool_id},
+            lambda values: _upsert(session, MilestoneRow, values["id"], values, change,
+                                   "milestone"),
+            import_id=record.id, actor=actor, now=now, origin=origin)
+        record.rows_read = len(rows)
+        record.rows_accepted = sum(1 for o in outcomes if o != "unchanged")
+        record.rows_duplicate = outcomes.count("unchanged")
+        return PlanImportSummary(record.id, outcomes.count("created"), outcomes.count("updated"),
+                                 outcomes.count("unchanged"), outcomes.count("deleted"))

@@ -257,7 +257,10 @@ def plan_accelerators(catalogue: str, backlog_path: Path, start: date, quarters:
                       per_quarter: int = 1, used_path: Path | None = None,
                       entitled: int | None = None, year_start: date | None = None,
                       method: Method = "auto", min_score: Decimal | None = None,
-                      find_encoder: EncoderFinder | None = None) -> PlanReport:
+                      find_encoder: EncoderFinder | None = None,
+                      used_sessions: list[planner.UsedSession] | None = None) -> PlanReport:
+    """The schedule; sessions already used come from ``used_path`` (CSV) or, for a pool of the
+    workspace, from ``used_sessions``."""
     for option, value, least in (("--quarters", quarters, 1), ("--per-quarter", per_quarter, 1),
                                  ("--entitled", entitled, 0)):
         if value is not None and value < least:
@@ -266,6 +269,7 @@ def plan_accelerators(catalogue: str, backlog_path: Path, start: date, quarters:
     matching = match_accelerators(catalogue, backlog_path, top=None, method=method,
                                   min_score=min_score, find_encoder=find_encoder)
     used = files.read_used_sessions(used_path) if used_path is not None else []
+    used += used_sessions or []
     anchor = year_start or start
     schedule = planner.plan_sessions(matching.results, start, quarters, per_quarter, used,
                                      entitled, anchor)
