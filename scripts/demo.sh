@@ -12,6 +12,9 @@ run() { echo "\$ creditops $*"; "$BIN/creditops" "$@"; echo; }
 run init
 run load examples/demo/register.yaml
 run import usage examples/demo/usage.csv
+run ratecard convert data360-flex unification 3200000 --month-to-date 250000
+run import digital-wallet examples/demo/digital-wallet-export.csv
+run import marketing-cloud examples/demo/marketing-cloud-sent.csv --high-priority password-reset
 run register --as-of "$AS_OF"
 run balance flex-prod --as-of "$AS_OF"
 run plan import examples/demo/plan.csv

@@ -21,6 +21,7 @@ from creditops.adapters.monitoring_file import AlertsSpec, MilestoneSpec, add_mo
 from creditops.adapters.yamlio import YamlDocument, load_yaml
 from creditops.core.errors import InputError, Problem
 from creditops.core.model import KINDS, Duration, Grant, Recurrence, Rollover, day_end, day_start
+from creditops.core.wallet_mapping import make_match, overlapping
 
 DateOrInstant = date | datetime
 
@@ -242,9 +243,21 @@ def _translate(document: YamlDocument, spec: RegisterFile, known_kinds: set[str]
             row, grant_problems = _grant_columns(grant, pool.id, zone)
             problems += [document.problem(("pools", i, "grants", j), p) for p in grant_problems]
             data.grants.append(row)
+    problems += _overlapping_matches(document, spec)
     if problems:
         raise InputError(problems)
     return data
+
+
+def _overlapping_matches(document: YamlDocument, spec: RegisterFile) -> list[Problem]:
+    """Two pools whose `match:` entries could claim the same Digital Wallet row."""
+    entries = [make_match(pool.id, m.card, m.usage_types, m.org, m.env, j)
+               for pool in spec.pools for j, m in enumerate(pool.match)]
+    index = {pool.id: i for i, pool in enumerate(spec.pools)}
+    return [document.problem(
+        ("pools", index[b.pool], "match", b.position),
+        f"pools {a.pool!r} and {b.pool!r} both match Digital Wallet card {b.card!r}; make the "
+        "entries exclusive with usage_types, org or env") for a, b in overlapping(entries)]
 
 
 def _grant_columns(grant: GrantSpec, pool_id: str, zone: tzinfo) -> tuple[dict[str, Any],

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -289,3 +290,76 @@ class OutcomeRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# -- consumption: rate-card files, raw-event id manifests, Digital Wallet rows waiting for a
+# mapping, Salesforce entitlements and sync watermarks --
+
+
+class RateCardFileRow(Base):
+    """A workspace's own rate card, or an overrides file, as loaded (its text is kept)."""
+
+    __tablename__ = "rate_card_files"
+    __table_args__ = (UniqueConstraint("kind", "name", name="uq_rate_card_files_kind_name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text)
+    file_hash: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(128))
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EventManifestRow(Base):
+    """The ids of the raw events one import counted (a Parquet file, in parts), so that a later
+    import skips them."""
+
+    __tablename__ = "event_manifests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("imports.id"), index=True)
+    part: Mapped[int] = mapped_column(Integer)
+    id_count: Mapped[int] = mapped_column(Integer)
+    ids: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class WalletPendingRow(Base):
+    """A Digital Wallet usage row no pool's `match:` list claims yet, kept until one does."""
+
+    __tablename__ = "wallet_pending"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    card: Mapped[str] = mapped_column(String(128), index=True)
+    usage_type: Mapped[str | None] = mapped_column(String(128))
+    org: Mapped[str | None] = mapped_column(String(32))
+    env: Mapped[str | None] = mapped_column(String(16))
+    units_consumed: Mapped[Decimal] = mapped_column(ExactDecimal)
+    origin: Mapped[str] = mapped_column(Text)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"), index=True)
+
+
+class SalesforceEntitlementRow(Base):
+    """A `TenantUsageEntitlement` record of the org, as last synced."""
+
+    __tablename__ = "salesforce_entitlements"
+    id: Mapped[str] = mapped_column(String(18), primary_key=True)
+    master_label: Mapped[str | None] = mapped_column(Text)
+    setting: Mapped[str | None] = mapped_column(Text)
+    resource_group_key: Mapped[str | None] = mapped_column(Text)
+    frequency: Mapped[str | None] = mapped_column(String(16))
+    amount_used: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    current_amount_allowed: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    usage_date: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_modified: Mapped[datetime] = mapped_column(UTCDateTime)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"), index=True)
+
+
+class SyncStateRow(Base):
+    """How far a sync has read (a watermark per source), so the next one fetches only what is
+    new."""
+
+    __tablename__ = "sync_state"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,160 @@
+"""Raw-event ingestion at scale: `creditops import events` against DuckDB's own read and
+group-by of the same file, measured in the same run.
+
+For each format (CSV, Parquet) the benchmark generates N raw events (default 10 million: 1.5% of
+them replays of an earlier id, 40 pools, 8 usage types, 92 days), then measures, each in a fresh
+process:
+
+1. the reference: DuckDB reading the file and grouping it by UTC day, pool and usage type;
+2. the first import into a fresh SQLite workspace (the service function `import_events`, as the
+   command runs it), with its peak memory;
+3. the same import again, where every event is a duplicate.
+
+Targets: first import within 2x the reference; re-import no slower than the first; peak memory
+under 2 GB. Exits non-zero only when something fails to run.
+
+    .venv/bin/python bench/ingest.py [--rows 10000000] [--formats csv,parquet]
+
+CREDITOPS_BENCH_STEPS=1 also prints how long each step of the import took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+POOLS = 40
+
+GENERATE = """
+import duckdb, sys
+rows, out = int(sys.argv[1]), sys.argv[2]
+con = duckdb.connect()
+con.sql(f'''
+CREATE TABLE events AS
+SELECT 'evt-' || lpad(CAST(CASE WHEN i % 67 = 1 THEN i - 1 ELSE i END AS VARCHAR), 10, '0')
+         AS id,
+       TIMESTAMPTZ '2026-08-01 00:00:00+00' + to_microseconds(CAST(hash(i) % 7948800000000
+                                                                   AS BIGINT)) AS "at",
+       'pool-' || CAST(i % {POOLS} AS VARCHAR) AS pool,
+       'type-' || CAST((i // {POOLS}) % 8 AS VARCHAR) AS usage_type,
+       CAST((hash(i * 7) % 100000) / 1000 AS DECIMAL(18, 3)) AS quantity
+FROM range({rows}) t(i)''')
+con.sql(f"COPY events TO '{out}.csv' (HEADER, TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%S.%fZ')")
+con.sql(f"COPY events TO '{out}.parquet' (FORMAT parquet)")
+""".replace("{POOLS}", str(POOLS))
+
+REFERENCE = """
+import duckdb, json, resource, sys, time
+path, fmt = sys.argv[1], sys.argv[2]
+reader = f"read_csv('{path}')" if fmt == "csv" else f"read_parquet('{path}')"
+started = time.perf_counter()
+con = duckdb.connect()
+con.execute("SET TimeZone = 'UTC'")
+groups = con.sql(f'''SELECT CAST("at" AS DATE) AS day, pool, usage_type, SUM(quantity),
+                            COUNT(*) FROM {reader} GROUP BY ALL''').fetchall()
+print(json.dumps({"seconds": time.perf_counter() - started, "groups": len(groups),
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+IMPORT = """
+import json, logging, os, resource, sys, time
+if os.environ.get("CREDITOPS_BENCH_STEPS"):
+    logging.basicConfig(level=logging.WARNING, format="    %(message)s")
+    logging.getLogger("creditops.consumption").setLevel(logging.DEBUG)
+from creditops.services import consumption, workspace
+url, path = sys.argv[1], sys.argv[2]
+ws = workspace.open_workspace(url)
+started = time.perf_counter()
+summary = consumption.import_events(ws, path)
+seconds = time.perf_counter() - started
+ws.close()
+print(json.dumps({"seconds": seconds, "events": summary.events, "duplicate": summary.duplicate,
+                  "daily_totals": summary.daily_totals,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def run_python(code: str, *args: str) -> dict[str, float]:
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                            cwd=ROOT, check=False)
+    if result.returncode != 0 or os.environ.get("CREDITOPS_BENCH_STEPS"):
+        sys.stderr.write(result.stderr)
+    if result.returncode != 0:
+        raise SystemExit(f"benchmark step failed: {code.strip().splitlines()[1]} {args}")
+    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def fresh_workspace(folder: Path) -> str:
+    from creditops.services import workspace
+
+    database = folder / "workspace.db"
+    for leftover in folder.glob("workspace.db*"):
+        leftover.unlink()
+    url = f"sqlite:///{database}"
+    register = folder / "register.yaml"
+    register.write_text("pools:\n" + "".join(
+        f"  - {{id: pool-{i}, kind: flex_credits, unit: credit, unit_value: '0.005'}}\n"
+        for i in range(POOLS)), encoding="utf-8")
+    created = workspace.init_workspace(url)
+    workspace.load_register(created, register)
+    created.close()
+    return url
+
+
+def verdict(met: bool) -> str:
+    return "MET" if met else "MISSED"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--formats", default="csv,parquet")
+    options = parser.parse_args()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}, {platform.platform()}")
+    with tempfile.TemporaryDirectory(prefix="creditops-bench-") as folder:
+        work = Path(folder)
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", GENERATE, str(options.rows),
+                        str(work / "events")], check=True, cwd=ROOT)
+        print(f"generated {options.rows:,} events in {time.perf_counter() - started:.1f} s: "
+              f"CSV {(work / 'events.csv').stat().st_size / 1e6:.0f} MB, Parquet "
+              f"{(work / 'events.parquet').stat().st_size / 1e6:.0f} MB")
+        all_met = True
+        for fmt in options.formats.split(","):
+            path = str(work / f"events.{fmt}")
+            reference = run_python(REFERENCE, path, fmt)
+            url = fresh_workspace(work)
+            first = run_python(IMPORT, url, path)
+            again = run_python(IMPORT, url, path)
+            ratio = first["seconds"] / reference["seconds"]
+            peak = max(first["peak_mb"], again["peak_mb"])
+            checks = {
+                f"first import within 2x the reference ({ratio:.2f}x)": ratio <= 2,
+                f"re-import no slower than the first ({again['seconds']:.2f} s vs "
+                f"{first['seconds']:.2f} s)": again["seconds"] <= first["seconds"],
+                f"peak memory under 2 GB ({peak:,.0f} MB)": peak < 2048,
+            }
+            print(f"\n{fmt.upper()}: reference (DuckDB read + group by) "
+                  f"{reference['seconds']:.2f} s, {reference['groups']:,} groups")
+            print(f"  first import  {first['seconds']:.2f} s: {first['events']:,.0f} events, "
+                  f"{first['duplicate']:,.0f} duplicates, {first['daily_totals']:,.0f} daily "
+                  f"totals, peak {first['peak_mb']:,.0f} MB")
+            print(f"  re-import     {again['seconds']:.2f} s: {again['events']:,.0f} events, "
+                  f"{again['duplicate']:,.0f} duplicates, peak {again['peak_mb']:,.0f} MB")
+            for label, met in checks.items():
+                print(f"  {verdict(met)}: {label}")
+                all_met = all_met and met
+        print(f"\nall targets: {verdict(all_met)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,513 @@
+"""Raw usage events at scale: one Ibis expression that skips ids already imported, keeps the
+first copy of each id in the batch and sums what is left into daily totals per pool and usage
+type (UTC days), run on DuckDB in this process or on an existing Spark cluster.
+
+Exactness across engines rests on decimals (``quantity`` is ``DECIMAL(18,6)``, never a float)
+and on UTC sessions (Ibis pins the session time zone of both backends). Ibis's ``row_number`` is
+0-based: the first copy is ``copy_number == 0``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import glob
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import ibis
+import ibis.expr.datatypes as dt
+import pyarrow as pa
+import pyarrow.parquet as pq
+from ibis import _
+
+from creditops.core.errors import InputError, Problem
+
+EVENT_FIELDS = ("id", "at", "pool", "usage_type", "quantity")
+REQUIRED_FIELDS = ("id", "at", "pool", "quantity")
+QUANTITY = dt.Decimal(18, 6)
+INSTANT = dt.Timestamp(timezone="UTC")
+# A quantity is a plain non-negative decimal with at most 6 places; anything else would be
+# rounded or refused silently by a cast.
+QUANTITY_TEXT = r"^\s*\+?[0-9]{1,12}(\.[0-9]{0,6})?\s*$"
+DUCKDB_MEMORY_LIMIT = os.environ.get("CREDITOPS_DUCKDB_MEMORY_LIMIT", "1GB")
+LOCATED_PROBLEMS = 50
+
+
+# -- the aggregation ---------------------------------------------------------------------------
+
+MICROSECONDS_PER_DAY = 86_400_000_000
+
+
+@ibis.udf.scalar.builtin  # type: ignore[untyped-decorator]
+def unix_micros(instant: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[valid-type]
+    """Microseconds since 1970-01-01 UTC (Spark's UNIX_MICROS; DuckDB's EPOCH_US)."""
+
+
+def fresh_events(events: ibis.Table, seen: ibis.Table) -> ibis.Table:
+    """Events whose id no earlier import counted."""
+    return events.anti_join(seen, "id")
+
+
+def repeated_ids(fresh: ibis.Table) -> ibis.Table:
+    """The ids that occur more than once in the batch. Grouping ten million ids by a hash is
+    several times cheaper than by their text, so the hash picks the candidates and only those
+    are grouped by id (a hash collision costs a little time, never a wrong answer)."""
+    hashed = fresh.select("id", id_hash=fresh.id.hash())
+    repeated_hashes = (hashed.view().group_by("id_hash").aggregate(copies=_.count())
+                       .filter(_.copies > 1).select("id_hash"))
+    return (hashed.semi_join(repeated_hashes, "id_hash").group_by("id")
+            .aggregate(copies=_.count()).filter(_.copies > 1).select("id"))
+
+
+def first_copies(fresh: ibis.Table, repeated: ibis.Table) -> ibis.Table:
+    """One event per id: the first by (at, quantity). Most ids occur once, so only the ids
+    that repeat go through the window that numbers the copies (0-based in Ibis); the result is
+    the same as numbering every id's copies, at a fraction of the cost."""
+    window = ibis.window(group_by="id", order_by=[_.at, _.quantity])
+    firsts_of_repeated = (fresh.semi_join(repeated, "id")
+                          .mutate(copy_number=ibis.row_number().over(window))
+                          .filter(_.copy_number == 0).drop("copy_number"))
+    return fresh.anti_join(repeated, "id").union(firsts_of_repeated, distinct=False)
+
+
+def first_fresh_events(events: ibis.Table, seen: ibis.Table) -> ibis.Table:
+    """Events whose id was not imported before, one per id: the first by (at, quantity)."""
+    fresh = fresh_events(events, seen)
+    return first_copies(fresh, repeated_ids(fresh.view()))
+
+
+def totals_by_day(events: ibis.Table) -> ibis.Table:
+    """Daily totals per pool and usage type. ``day`` counts UTC days since 1970-01-01 (an
+    integer: exact on every engine, with no time-zone arithmetic; the floor of an exact
+    double quotient of integers below 2**53 stays on the right day for centuries); ``flagged``
+    counts events with no id or an unusable quantity."""
+    flagged = (events.id.isnull() | (events.id == "") | ~events.quantity_ok
+               | events.quantity.isnull())
+    day = unix_micros(events.at) // MICROSECONDS_PER_DAY
+    return (events.group_by(day=day, pool=_.pool, usage_type=_.usage_type)
+            .aggregate(quantity=_.quantity.sum(), events=_.count(),
+                       flagged=flagged.cast("int64").sum())
+            .order_by(["day", "pool", "usage_type"]))
+
+
+def daily_totals(events: ibis.Table, seen: ibis.Table) -> ibis.Table:
+    """The whole aggregation as one expression (what runs where the data lives)."""
+    return totals_by_day(first_fresh_events(events, seen))
+
+
+def day_of(number: int) -> date:
+    return EPOCH_DAY + timedelta(days=number)
+
+
+EPOCH_DAY = date(1970, 1, 1)
+
+
+# -- engines -----------------------------------------------------------------------------------
+
+@dataclass
+class EventEngine:
+    url: str
+    backend: Any
+    spark: Any = None  # the SparkSession, on Spark engines
+    stop_spark: bool = False
+    cached: list[Any] = field(default_factory=list)
+
+    @property
+    def is_duckdb(self) -> bool:
+        return self.spark is None
+
+    def cache(self, table: ibis.Table) -> ibis.Table:
+        """Computes the table once (a temporary table), released when the engine closes."""
+        cached = table.cache()
+        self.cached.append(cached)
+        return cached
+
+    def close(self) -> None:
+        for cached in reversed(self.cached):
+            with contextlib.suppress(Exception):
+                cached.release()
+        self.cached.clear()
+        if self.stop_spark:
+            self.spark.stop()
+        elif self.is_duckdb:
+            self.backend.disconnect()
+
+
+def connect_engine(url: str, work_dir: Path) -> EventEngine:
+    """``duckdb`` (in process, the default), ``spark://HOST:PORT`` or ``local[N]`` (a Spark
+    master; needs pyspark and Java here), or ``sc://HOST:15002`` (Spark Connect)."""
+    if url in ("duckdb", "duckdb://"):
+        backend = ibis.duckdb.connect()
+        spill = work_dir / "duckdb-spill"
+        spill.mkdir(exist_ok=True)
+        backend.raw_sql(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+        backend.raw_sql(f"SET temp_directory = '{spill}'")
+        backend.raw_sql("SET preserve_insertion_order = false")
+        # Progress is polled and shown by the command; DuckDB must not print its own bar.
+        backend.raw_sql("SET enable_progress_bar = true")
+        backend.raw_sql("SET enable_progress_bar_print = false")
+        return EventEngine(url, backend)
+    if url.startswith(("spark://", "sc://", "local", "yarn")):
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError:
+            raise InputError(Problem(
+                f"--engine {url} needs PySpark: pip install pyspark (or pyspark-client for "
+                "sc:// Spark Connect)", column="--engine")) from None
+        existing = SparkSession.getActiveSession()
+        if url.startswith("sc://"):
+            spark = SparkSession.builder.remote(url).getOrCreate()
+        else:
+            if url.startswith("local"):
+                # Local mode must not depend on the host name resolving.
+                os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+            spark = (SparkSession.builder.master(url).appName("creditops")
+                     .config("spark.ui.enabled", "false")
+                     .config("spark.ui.showConsoleProgress", "false")
+                     .config("spark.sql.session.timeZone", "UTC")
+                     .config("spark.sql.warehouse.dir", str(work_dir / "spark-warehouse"))
+                     .getOrCreate())
+        return EventEngine(url, ibis.pyspark.connect(spark), spark,
+                           stop_spark=existing is None and not url.startswith("sc://"))
+    raise InputError(Problem(f"unknown engine {url!r}; use duckdb, spark://HOST:PORT, local[N] "
+                             "or sc://HOST:15002", column="--engine"))
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+@dataclass
+class EventSource:
+    """What to read: local files (after glob expansion), or for Spark a path or table name the
+    cluster resolves. ``mapping`` maps each field to the source's column name."""
+
+    location: str
+    files: list[Path]
+    format: str  # "csv", "parquet" or "table"
+    mapping: dict[str, str]
+    rejects: bool = False  # keep rows DuckDB cannot parse aside instead of failing
+
+    @property
+    def label(self) -> str:
+        return str(self.files[0]) if len(self.files) == 1 else self.location
+
+
+def parse_mapping(text: str | None) -> dict[str, str]:
+    mapping = {name: name for name in EVENT_FIELDS}
+    if not text:
+        return mapping
+    for part in text.split(","):
+        target, sep, source = part.partition("=")
+        target, source = target.strip(), source.strip()
+        if not sep or target not in EVENT_FIELDS or not source:
+            raise InputError(Problem(
+                f"{part.strip()!r} is not FIELD=COLUMN with FIELD one of {', '.join(EVENT_FIELDS)}",
+                column="--map"))
+        mapping[target] = source
+    return mapping
+
+
+def resolve_source(location: str, mapping: dict[str, str], *, local: bool,
+                   rejects: bool = False) -> EventSource:
+    """Expands a path or glob and checks each file's columns (local engines), or passes a
+    cluster path or table name through."""
+    lowered = location.lower()
+    file_format = "parquet" if lowered.endswith((".parquet", ".parq", ".pq")) else "csv"
+    if not local:
+        if "/" not in location and not lowered.endswith((".csv", ".parquet")):
+            file_format = "table"
+        return EventSource(location, [], file_format, mapping, rejects)
+    files = sorted(Path(p) for p in glob.glob(os.path.expanduser(location)))
+    if not files:
+        raise InputError(Problem("no such file (or no file matches the pattern)",
+                                 source=location))
+    problems = []
+    for path in files:
+        columns = _columns_of(path, file_format)
+        missing = [mapping[f] for f in REQUIRED_FIELDS if mapping[f] not in columns]
+        if mapping["usage_type"] != "usage_type" and mapping["usage_type"] not in columns:
+            missing.append(mapping["usage_type"])
+        if missing:
+            problems.append(Problem(
+                f"missing column(s) {', '.join(missing)}; the file has {', '.join(columns)} "
+                "(rename with --map id=EventId,at=EventTime,...)", source=str(path), row=1))
+    if problems:
+        raise InputError(problems)
+    return EventSource(location, files, file_format, mapping, rejects)
+
+
+def _columns_of(path: Path, file_format: str) -> list[str]:
+    if file_format == "parquet":
+        try:
+            return list(pq.read_schema(path).names)
+        except (pa.ArrowInvalid, OSError) as error:
+            raise InputError(Problem(f"not a readable Parquet file ({error})",
+                                     source=str(path))) from None
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader(handle), None)
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise InputError(Problem(f"not a UTF-8 CSV file ({error})", source=str(path),
+                                 row=1)) from None
+    if not header:
+        raise InputError(Problem("the file is empty", source=str(path)))
+    return [name.strip() for name in header]
+
+
+def read_events(engine: EventEngine, source: EventSource) -> ibis.Table:
+    """The events with the five fields, typed: ``id`` text, ``at`` UTC instant, ``quantity``
+    decimal (NULL when the text is no plain non-negative decimal), plus ``quantity_ok``."""
+    backend, mapping = engine.backend, source.mapping
+    has_usage_type = mapping["usage_type"] != "usage_type" or source.format == "table" \
+        or all("usage_type" in _columns_of(p, source.format) for p in source.files)
+    if engine.is_duckdb:
+        paths = [str(p) for p in source.files]
+        if source.format == "parquet":
+            raw = backend.read_parquet(paths)
+        else:
+            # The header was read and checked already: give DuckDB the dialect and every
+            # column's type instead of letting it guess them from a sample.
+            columns = dict.fromkeys(_columns_of(source.files[0], "csv"), "VARCHAR")
+            columns[mapping["at"]] = "TIMESTAMPTZ"
+            options: dict[str, Any] = {
+                "columns": columns, "header": True, "delim": ",", "quote": '"',
+                "escape": '"', "auto_detect": False, "filename": True}
+            if source.rejects:
+                options["store_rejects"] = True
+            raw = backend.read_csv(paths, **options)
+    elif source.format == "table":
+        raw = backend.table(source.location)
+    elif source.format == "parquet":
+        raw = backend.read_parquet(source.location)
+    else:
+        raw = backend.read_csv(source.location, header=True)
+    return _typed(raw, mapping, has_usage_type)
+
+
+def _typed(raw: ibis.Table, mapping: dict[str, str], has_usage_type: bool) -> ibis.Table:
+    quantity = raw[mapping["quantity"]]
+    if quantity.type().is_string():
+        quantity_ok = quantity.re_search(QUANTITY_TEXT).fill_null(False)
+        quantity = quantity.try_cast(QUANTITY)
+    elif quantity.type().is_numeric():
+        quantity = quantity.cast(QUANTITY)
+        quantity_ok = quantity.notnull() & (quantity >= 0)
+    else:
+        raise InputError(Problem(f"column {mapping['quantity']!r} holds "
+                                 f"{quantity.type()}, not numbers", column=mapping["quantity"]))
+    at = raw[mapping["at"]]
+    at = at.try_cast(INSTANT) if at.type().is_string() else at.cast(INSTANT)
+    usage_type = raw[mapping["usage_type"]].cast("string") if has_usage_type \
+        else ibis.null("string")
+    return raw.select(id=raw[mapping["id"]].cast("string"), at=at,
+                      pool=raw[mapping["pool"]].cast("string"), usage_type=usage_type,
+                      quantity=quantity, quantity_ok=quantity_ok)
+
+
+# -- checks --------------------------------------------------------------------------------
+
+PROBLEM_REASONS = {
+    "missing_id": ("id", "empty event id"),
+    "missing_at": ("at", "no instant (expected ISO 8601, e.g. 2026-08-01T14:30:00Z)"),
+    "missing_pool": ("pool", "empty pool"),
+    "unknown_pool": ("pool", "unknown pool"),
+    "bad_quantity": ("quantity", "not a non-negative decimal with at most 6 decimal places"),
+}
+
+
+def problem_flags(events: ibis.Table, pools: Sequence[str]) -> dict[str, ibis.Value]:
+    pool = events.pool
+    return {
+        "missing_id": events.id.isnull() | (events.id == ""),
+        "missing_at": events.at.isnull(),
+        "missing_pool": pool.isnull() | (pool == ""),
+        "unknown_pool": pool.notnull() & (pool != "") & ~pool.isin(list(pools)),
+        "bad_quantity": ~events.quantity_ok | events.quantity.isnull(),
+    }
+
+
+def has_problems(totals: list[dict[str, Any]], pools: Sequence[str]) -> bool:
+    """Whether some daily total has no day, an empty or unknown pool, or flagged events."""
+    known = set(pools)
+    return any(t["day"] is None or not t["pool"] or t["pool"] not in known or t["flagged"]
+               for t in totals)
+
+
+def valid_only(events: ibis.Table, pools: Sequence[str]) -> ibis.Table:
+    flags = list(problem_flags(events, pools).values())
+    bad = flags[0]
+    for flag in flags[1:]:
+        bad = bad | flag
+    return events.filter(~bad.fill_null(True))
+
+
+@dataclass
+class LocatedRow:
+    source: str
+    row: int | None
+    values: dict[str, str]
+    problems: list[Problem] = field(default_factory=list)
+
+
+def locate_problems(engine: EventEngine, source: EventSource, pools: Sequence[str],
+                    limit: int | None) -> list[LocatedRow]:
+    """The bad rows with their file and row (the slow path: it reads the files again)."""
+    located: list[LocatedRow] = []
+    if engine.is_duckdb and source.files:
+        for path in source.files:
+            single = EventSource(source.location, [path], source.format, source.mapping)
+            located += _locate_in(engine, single, pools, limit, str(path), with_rows=True)
+            if limit is not None and len(located) >= limit:
+                break
+        return located[:limit] if limit is not None else located
+    return _locate_in(engine, source, pools, limit, source.label, with_rows=False)
+
+
+def _locate_in(engine: EventEngine, source: EventSource, pools: Sequence[str], limit: int | None,
+               label: str, with_rows: bool) -> list[LocatedRow]:
+    events = read_events(engine, source)
+    header_rows = 2 if source.format == "csv" else 1
+    if with_rows:
+        engine.backend.raw_sql("SET preserve_insertion_order = true")
+        events = events.mutate(row_number=ibis.row_number() + header_rows)
+    flags = problem_flags(events, pools)
+    bad = events.mutate(**{k: v.fill_null(True) for k, v in flags.items()})
+    any_bad = None
+    for key in flags:
+        any_bad = bad[key] if any_bad is None else any_bad | bad[key]
+    bad = bad.filter(any_bad)
+    if limit is not None:
+        bad = bad.limit(limit)
+    rows = bad.to_pyarrow().to_pylist()
+    if with_rows:
+        engine.backend.raw_sql("SET preserve_insertion_order = false")
+    located = []
+    for row in rows:
+        values = {name: "" if row[name] is None else str(row[name]) for name in EVENT_FIELDS}
+        number = row.get("row_number")
+        problems = []
+        for key, (column, reason) in PROBLEM_REASONS.items():
+            if row[key]:
+                detail = f" {values['pool']!r}" if key == "unknown_pool" else ""
+                where = "" if number is not None else f" (event id {values['id']!r})"
+                problems.append(Problem(reason + detail + where, source=label,
+                                        row=number, column=source.mapping[column]))
+        located.append(LocatedRow(label, number, values, problems))
+    return located
+
+
+def rejected_by_reader(engine: EventEngine) -> list[LocatedRow]:
+    """Rows DuckDB's CSV reader could not parse (kept aside with ``store_rejects``)."""
+    try:
+        rows = engine.backend.raw_sql(
+            "SELECT s.file_path, e.line, e.column_name, e.error_message, e.csv_line "
+            "FROM reject_errors e JOIN reject_scans s USING (scan_id, file_id) "
+            "ORDER BY s.file_path, e.line").fetchall()
+    except duckdb.Error:  # no rejects table: nothing was rejected
+        return []
+    return [LocatedRow(path, int(line), {"line": text or ""},
+                       [Problem(_short_reason(message), source=path, row=int(line),
+                                column=column)])
+            for path, line, column, message, text in rows]
+
+
+_LINE = re.compile(r"CSV Error on Line: (\d+)")
+_COLUMN = re.compile(r'converting column "([^"]+)"')
+_FILE = re.compile(r"^\s*file = (.+)$", re.MULTILINE)
+
+
+def translate_engine_error(error: Exception, source: EventSource) -> InputError | None:
+    """A reader or conversion error of the engine, as a located problem (or None if it is not
+    about the input)."""
+    name = type(error).__name__
+    about_input = isinstance(error, duckdb.Error) and not isinstance(
+        error, duckdb.InternalException | duckdb.OutOfMemoryException
+        | duckdb.InterruptException)
+    if not about_input and not any(kind in name for kind in (
+            "Analysis", "NumberFormat", "DateTime", "Parse", "Conversion")):
+        return None
+    message = str(error)
+    line = _LINE.search(message)
+    column = _COLUMN.search(message)
+    file_match = _FILE.search(message)
+    return InputError(Problem(
+        _short_reason(message),
+        source=file_match.group(1).strip() if file_match else source.label,
+        row=int(line.group(1)) if line else None,
+        column=column.group(1) if column else None))
+
+
+def _short_reason(message: str) -> str:
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith("Error when converting column") or "Could not convert" in line:
+            return line
+    first = lines[0] if lines else message
+    return first.split(": ", 1)[-1] if "Error" in first.split(": ", 1)[0] else first
+
+
+# -- id manifests ----------------------------------------------------------------------------
+
+MANIFEST_PART_BYTES = 64 * 1024 * 1024
+
+
+def seen_table(engine: EventEngine, manifest_files: Sequence[Path]) -> ibis.Table:
+    if not manifest_files:
+        return ibis.memtable(pa.table({"id": pa.array([], pa.string())}))
+    if engine.is_duckdb:
+        return engine.backend.read_parquet([str(p) for p in manifest_files])
+    return ibis.memtable(pa.concat_tables([pq.read_table(p) for p in manifest_files]))
+
+
+def write_manifest(engine: EventEngine, ids: ibis.Table, path: Path) -> int:
+    """Writes a table of ids (and maybe more columns) to a Parquet file; returns how many."""
+    if engine.is_duckdb:
+        ids.to_parquet(path, compression="snappy")
+        return int(pq.read_metadata(path).num_rows)
+    count = 0
+    batches = ids.to_pyarrow_batches()
+    with pq.ParquetWriter(path, batches.schema, compression="snappy") as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+            count += batch.num_rows
+    return count
+
+
+def manifest_parts(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(MANIFEST_PART_BYTES):
+            yield chunk
+
+
+# -- progress --------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def reporting_progress(engine: EventEngine, on_progress: Callable[[float], None] | None
+                       ) -> Iterator[None]:
+    """Polls DuckDB's progress of the running query (0 to 1) while the block runs."""
+    if on_progress is None or not engine.is_duckdb:
+        yield
+        return
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.wait(0.2):
+            with contextlib.suppress(Exception):
+                value = engine.backend.con.query_progress()
+                if value is not None and value >= 0:
+                    on_progress(min(float(value) / 100, 1.0))
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()

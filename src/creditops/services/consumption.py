@@ -1,0 +1,589 @@
+"""Consumption data in: rate cards (shipped, the workspace's own, overrides), and raw events at
+any scale aggregated to daily totals before they reach the workspace.
+
+Raw events are idempotent by id: each import keeps a manifest of the ids it counted (a Parquet
+file stored in the workspace database, in the same transaction as the usage it produced), and the
+next import skips every id of the manifests of imports still committed. Each daily total is a
+usage row whose identity names its import, so a later file that adds events to a day already
+imported adds only the new ones.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import logging
+import tempfile
+import threading
+import time as clock
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from creditops.adapters.events import (
+    LOCATED_PROBLEMS,
+    EventEngine,
+    EventSource,
+    LocatedRow,
+    connect_engine,
+    day_of,
+    first_copies,
+    fresh_events,
+    has_problems,
+    locate_problems,
+    manifest_parts,
+    parse_mapping,
+    read_events,
+    rejected_by_reader,
+    repeated_ids,
+    reporting_progress,
+    resolve_source,
+    seen_table,
+    totals_by_day,
+    translate_engine_error,
+    valid_only,
+    write_manifest,
+)
+from creditops.adapters.marketing_cloud import SentMessage, parse_zone, read_sent_messages
+from creditops.adapters.ratecards import (
+    card_from_document,
+    is_overrides_document,
+    overrides_from_document,
+    read_card_file,
+    shipped_cards,
+)
+from creditops.adapters.storage.tables import (
+    EventManifestRow,
+    ImportRow,
+    PoolRow,
+    RateCardFileRow,
+    UsageRow,
+)
+from creditops.adapters.usage_file import BadRow, file_sha256
+from creditops.adapters.yamlio import parse_yaml
+from creditops.core.errors import InputError, Problem
+from creditops.core.numbers import normalize
+from creditops.core.ratecard import (
+    CardOverride,
+    Conversion,
+    Figure,
+    RateCard,
+    TierScope,
+    apply_overrides,
+    convert,
+)
+from creditops.services.errors import NotFoundError
+from creditops.services.workspace import (
+    MAX_PROBLEMS_SHOWN,
+    Workspace,
+    _write_quarantine,
+    current_actor,
+    open_workspace,
+)
+
+log = logging.getLogger("creditops.consumption")
+
+
+@contextlib.contextmanager
+def _step(name: str) -> Any:
+    """Logs how long a step of an import took (``--verbose``, and the benchmark, show it)."""
+    started = clock.perf_counter()
+    yield
+    log.debug("%s: %.2f s", name, clock.perf_counter() - started)
+
+
+# -- rate cards --------------------------------------------------------------------------------
+
+
+def _workspace_documents(session: Session) -> list[RateCardFileRow]:
+    return list(session.scalars(select(RateCardFileRow).order_by(RateCardFileRow.id)))
+
+
+def cards_in(session: Session | None) -> dict[str, RateCard]:
+    """The shipped cards, with the workspace's own cards in place of any of the same name."""
+    cards = shipped_cards()
+    if session is not None:
+        for row in _workspace_documents(session):
+            if row.kind == "card":
+                card = card_from_document(parse_yaml(row.text, f"workspace rate card {row.name}"))
+                cards[card.name] = card
+    return cards
+
+
+def overrides_in(session: Session | None, card: str, contract: str | None
+                 ) -> list[CardOverride]:
+    """The overrides of a card that apply: the workspace's first, then the contract's (which
+    therefore win)."""
+    if session is None:
+        return []
+    general: list[CardOverride] = []
+    specific: list[CardOverride] = []
+    for row in _workspace_documents(session):
+        if row.kind != "overrides":
+            continue
+        for name, for_contract, override in overrides_from_document(
+                parse_yaml(row.text, f"workspace overrides {row.name}")):
+            if name != card:
+                continue
+            if for_contract is None:
+                general.append(override)
+            elif for_contract == contract:
+                specific.append(override)
+    return general + specific
+
+
+def effective_card(session: Session | None, name: str, contract: str | None = None) -> RateCard:
+    cards = cards_in(session)
+    if name not in cards:
+        raise NotFoundError(f"no rate card {name!r} (rate cards: {', '.join(sorted(cards))})")
+    return apply_overrides(cards[name], overrides_in(session, name, contract))
+
+
+def _optional_workspace(database_url: str | None) -> Workspace | None:
+    try:
+        return open_workspace(database_url)
+    except NotFoundError:
+        return None
+
+
+def list_cards(database_url: str | None) -> list[tuple[RateCard, str]]:
+    """Every card available, with where it comes from ("shipped" or "workspace")."""
+    workspace = _optional_workspace(database_url)
+    shipped = shipped_cards()
+    if workspace is None:
+        return [(card, "shipped") for card in shipped.values()]
+    try:
+        with workspace.session() as session:
+            cards = cards_in(session)
+            own = {row.name for row in _workspace_documents(session) if row.kind == "card"}
+    finally:
+        workspace.close()
+    return [(card, "workspace" if card.name in own and card is not shipped.get(card.name)
+             else "shipped") for card in sorted(cards.values(), key=lambda c: c.name)]
+
+
+def show_card(database_url: str | None, name: str, contract: str | None = None) -> RateCard:
+    workspace = _optional_workspace(database_url)
+    if workspace is None:
+        return effective_card(None, name, contract)
+    try:
+        with workspace.session() as session:
+            return effective_card(session, name, contract)
+    finally:
+        workspace.close()
+
+
+def convert_quantity(database_url: str | None, card_name: str, usage_type: str,
+                     quantity: Decimal, *, month_to_date: Decimal = Decimal(0),
+                     sandbox: bool = False, contract: str | None = None) -> Conversion:
+    card = show_card(database_url, card_name, contract)
+    return convert(card, usage_type, quantity, month_to_date=month_to_date, sandbox=sandbox)
+
+
+def load_rate_card_file(workspace: Workspace, path: Path, *, actor: str | None = None,
+                        now: datetime | None = None) -> str:
+    """Stores a rate card (replacing the shipped one of the same name for this workspace) or an
+    overrides file; loading a file of the same name again replaces it."""
+    document = read_card_file(path)
+    with workspace.session() as session:
+        if is_overrides_document(document):
+            entries = overrides_from_document(document)
+            cards = cards_in(session)
+            contracts = {row for row in session.scalars(select(PoolRow.contract_id)) if row}
+            problems = []
+            for index, (card_name, contract, override) in enumerate(entries):
+                if card_name not in cards:
+                    problems.append(document.problem(("overrides", index, "card"),
+                                                     f"no rate card {card_name!r}"))
+                    continue
+                if contract is not None and contract not in contracts:
+                    problems.append(document.problem(
+                        ("overrides", index, "contract"),
+                        f"no pool of the workspace belongs to contract {contract!r}"))
+                try:
+                    apply_overrides(cards[card_name], [override])
+                except InputError as error:
+                    problems += [document.problem(("overrides", index), p.reason)
+                                 for p in error.problems]
+            if problems:
+                raise InputError(problems)
+            kind, name = "overrides", path.name
+            summary = f"{len(entries)} override(s) from {path.name}"
+        else:
+            card = card_from_document(document)
+            kind, name = "card", card.name
+            summary = f"rate card {card.name} (version {card.version.isoformat()})"
+        row = session.scalars(select(RateCardFileRow).where(
+            RateCardFileRow.kind == kind, RateCardFileRow.name == name)).first()
+        text = path.read_text(encoding="utf-8")
+        values = {"kind": kind, "name": name, "text": text, "file_hash": file_sha256(path),
+                  "actor": actor or current_actor(), "loaded_at": now or datetime.now(UTC)}
+        if row is None:
+            session.add(RateCardFileRow(**values))
+        else:
+            for key, value in values.items():
+                setattr(row, key, value)
+    return summary
+
+
+# -- raw events --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EventsSummary:
+    import_id: int
+    rows_read: int
+    events: int  # fresh events counted
+    duplicate: int
+    rejected: int
+    daily_totals: int  # usage rows written
+    quantity: Decimal  # in the pools' units
+    quarantine: Path | None
+    low_confidence: tuple[str, ...] = ()
+    by_pool: dict[str, Decimal] = field(default_factory=dict)
+
+
+def _manifest_files(session: Session, folder: Path, kind: str) -> list[Path]:
+    """Writes the id manifests of the committed imports of a kind (raw events, Marketing Cloud
+    messages) to Parquet files in ``folder``."""
+    query = (select(EventManifestRow.import_id, EventManifestRow.part, EventManifestRow.ids)
+             .join(ImportRow, ImportRow.id == EventManifestRow.import_id)
+             .where(ImportRow.status == "committed", ImportRow.kind == kind)
+             .order_by(EventManifestRow.import_id, EventManifestRow.part))
+    files: dict[int, Path] = {}
+    for import_id, _part, data in session.execute(query):
+        path = files.setdefault(import_id, folder / f"seen-{import_id}.parquet")
+        with path.open("ab") as handle:
+            handle.write(data)
+    return list(files.values())
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """What an importer that turns its own file into events tells the events import."""
+
+    label: str | None = None
+    file_hash: str | None = None
+    rejected: int = 0  # bad rows it quarantined
+    not_events: int = 0  # rows it read that are no usage (e.g. inbound SMS)
+    low_confidence: tuple[str, ...] = ()
+
+
+class _Hasher:
+    """SHA-256 of the input files, computed in a thread while the engine reads them."""
+
+    def __init__(self, files: list[Path]) -> None:
+        self.value = ""
+        self._files = files
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        if len(self._files) == 1:
+            self.value = file_sha256(self._files[0])
+            return
+        digest = hashlib.sha256()
+        for path in self._files:
+            digest.update(file_sha256(path).encode())
+        self.value = digest.hexdigest()
+
+    def result(self) -> str:
+        self._thread.join()
+        return self.value
+
+
+def import_events(workspace: Workspace, location: str, *, mapping: str | None = None,
+                  rate_card: str | None = None, sandbox: bool = False,
+                  engine_url: str = "duckdb", quarantine: Path | None = None,
+                  kind: str = "events", actor: str | None = None, now: datetime | None = None,
+                  on_progress: Callable[[float], None] | None = None,
+                  origin: _Origin | None = None) -> EventsSummary:
+    """Imports raw events (CSV or Parquet files, a glob, or on Spark a table or cluster path)
+    as daily totals per pool and usage type, in one transaction."""
+    now = now or datetime.now(UTC)
+    with tempfile.TemporaryDirectory(prefix="creditops-events-") as folder:
+        work = Path(folder)
+        engine = connect_engine(engine_url, work)
+        try:
+            source = resolve_source(location, parse_mapping(mapping), local=engine.is_duckdb,
+                                    rejects=quarantine is not None)
+            hasher = _Hasher(source.files)
+            with workspace.session() as session:
+                return _import_events(session, engine, source, work, hasher, rate_card=rate_card,
+                                      sandbox=sandbox, quarantine=quarantine, kind=kind,
+                                      actor=actor or current_actor(), now=now,
+                                      on_progress=on_progress, origin=origin or _Origin())
+        finally:
+            engine.close()
+
+
+def _import_events(session: Session, engine: EventEngine, source: EventSource, work: Path,
+                   hasher: _Hasher, *, rate_card: str | None, sandbox: bool,
+                   quarantine: Path | None, kind: str, actor: str, now: datetime,
+                   on_progress: Callable[[float], None] | None, origin: _Origin
+                   ) -> EventsSummary:
+    pools: dict[str, str | None] = {pool_id: contract for pool_id, contract in
+                                    session.execute(select(PoolRow.id, PoolRow.contract_id))}
+    pool_ids = sorted(pools)
+    cards = {contract: effective_card(session, rate_card, contract)
+             for contract in set(pools.values())} if rate_card else {}
+    label = origin.label or source.label
+    record = ImportRow(kind=kind, source=label[:500], file_hash="", actor=actor, at=now)
+    session.add(record)
+    session.flush()
+    with _step("seen ids"):
+        manifest_files = _manifest_files(session, work, kind)
+        seen = seen_table(engine, manifest_files)
+    manifest = work / "imported-ids.parquet"
+    try:
+        events = read_events(engine, source)
+        with _step("read"), reporting_progress(engine, on_progress):
+            # The files are read once; every later step works on the engine's own copy.
+            raw = engine.cache(events)
+            rows_in_engine = int(raw.count().to_pyarrow().as_py())
+        with _step("skip seen ids"):
+            fresh = engine.cache(fresh_events(raw, seen)) if manifest_files else raw
+        with _step("repeated ids"):
+            repeated = engine.cache(repeated_ids(fresh))
+        firsts = first_copies(fresh, repeated)
+        with _step("daily totals"):
+            totals = totals_by_day(firsts).to_pyarrow().to_pylist()
+            bad = has_problems(totals, pool_ids)
+        with _step("manifest"):
+            counted = write_manifest(engine, firsts.select("id"), manifest)
+    except InputError:
+        raise
+    except Exception as error:
+        translated = translate_engine_error(error, source)
+        if translated is None:
+            raise
+        raise translated from None
+    reader_rejects = rejected_by_reader(engine) if quarantine is not None else []
+    bad_rows: list[LocatedRow] = []
+    if bad:
+        bad_rows = locate_problems(engine, source, pool_ids,
+                                   None if quarantine is not None else LOCATED_PROBLEMS)
+        if quarantine is None:
+            problems = [p for row in bad_rows for p in row.problems]
+            problems.append(Problem(
+                "nothing was imported; fix the rows above, or import the good rows with "
+                "--quarantine FILE", source=source.label))
+            raise InputError(problems)
+        firsts = engine.cache(valid_only(firsts, pool_ids))
+        totals = totals_by_day(firsts).to_pyarrow().to_pylist()
+        manifest.unlink(missing_ok=True)
+        counted = write_manifest(engine, firsts.select("id"), manifest)
+    if quarantine is not None and (bad_rows or reader_rejects):
+        write_located_quarantine(quarantine, [*reader_rejects, *bad_rows])
+    with _step("store manifest"):
+        for part, data in enumerate(manifest_parts(manifest)):
+            session.add(EventManifestRow(import_id=record.id, part=part, id_count=counted,
+                                         ids=data))
+        session.flush()
+    rows, low = _usage_rows(session, totals, record.id, kind, pools, cards, rate_card, sandbox,
+                            source.label)
+    with _step("usage rows"):
+        # Identities name this import, so nothing can conflict: a plain bulk insert.
+        if rows:
+            session.execute(insert(UsageRow), rows)
+        written = len(rows)
+    rejected = len(reader_rejects) + len(bad_rows) + origin.rejected
+    rows_read = rows_in_engine + len(reader_rejects) + origin.rejected + origin.not_events
+    with _step("file hash"):
+        file_hash = hasher.result()
+    record.file_hash = (origin.file_hash or file_hash
+                        or hashlib.sha256(source.location.encode()).hexdigest())
+    record.rows_read = rows_read
+    record.rows_accepted = counted
+    record.rows_rejected = rejected
+    record.rows_duplicate = max(rows_read - counted - rejected, 0)
+    by_pool: dict[str, Decimal] = {}
+    for row in rows:
+        by_pool[row["pool_id"]] = by_pool.get(row["pool_id"], Decimal(0)) + row["quantity"]
+    return EventsSummary(record.id, rows_read, counted, record.rows_duplicate, rejected, written,
+                         sum(by_pool.values(), Decimal(0)),
+                         quarantine if (bad_rows or reader_rejects or origin.rejected) else None,
+                         tuple(dict.fromkeys((*origin.low_confidence, *low))), by_pool)
+
+
+def write_located_quarantine(path: Path, rows: Iterable[LocatedRow]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["file", "row", "id", "at", "pool", "usage_type", "quantity", "error"])
+        for row in rows:
+            values = row.values
+            reasons = "; ".join(f"{p.column}: {p.reason}" if p.column else p.reason
+                                for p in row.problems)
+            writer.writerow([row.source, row.row or "", values.get("id", ""),
+                             values.get("at", values.get("line", "")), values.get("pool", ""),
+                             values.get("usage_type", ""), values.get("quantity", ""), reasons])
+
+
+def _month_to_date(session: Session, pool: str, usage_types: list[str] | None, day: date
+                   ) -> Decimal:
+    start = datetime.combine(day.replace(day=1), time(0), tzinfo=UTC)
+    end_month = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+    end = datetime.combine(end_month, time(0), tzinfo=UTC)
+    query = select(UsageRow.quantity).where(UsageRow.pool_id == pool, UsageRow.at >= start,
+                                            UsageRow.at < end)
+    if usage_types is not None:
+        query = query.where(UsageRow.usage_type.in_(usage_types))
+    return sum(session.scalars(query), Decimal(0))
+
+
+def _usage_rows(session: Session, totals: list[dict[str, Any]], import_id: int, kind: str,
+                pools: dict[str, str | None], cards: dict[str | None, RateCard],
+                card_name: str | None, sandbox: bool, label: str
+                ) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    rows: list[dict[str, Any]] = []
+    low: dict[str, None] = {}
+    month_position: dict[tuple[str, str, int, int], Decimal] = {}
+    problems: list[Problem] = []
+    for total in totals:
+        day = day_of(total["day"])
+        pool, usage_type = total["pool"], total["usage_type"]
+        quantity = normalize(Decimal(total["quantity"]))
+        note = f"{total['events']} event(s)"
+        if card_name is not None:
+            card = cards[pools[pool]]
+            if usage_type is None:
+                problems.append(Problem(f"events without a usage type cannot be converted with "
+                                        f"rate card {card_name!r}", source=label,
+                                        column="usage_type"))
+                continue
+            try:
+                known = card.usage_type(usage_type)
+            except InputError as error:
+                problems += [Problem(p.reason, source=label, column="usage_type")
+                             for p in error.problems]
+                continue
+            tiered = card.tiers is not None and not sandbox
+            scope_types = None
+            scope_key = known.key
+            if tiered and card.tiers is not None and card.tiers.scope is TierScope.CARD:
+                scope_key, scope_types = "*", [u.key for u in card.usage_types]
+            key = (pool, scope_key, day.year, day.month)
+            if tiered and key not in month_position:
+                month_position[key] = _month_to_date(
+                    session, pool, scope_types or [usage_type, known.key], day)
+            conversion = convert(card, known.key, quantity,
+                                 month_to_date=month_position.get(key, Decimal(0)),
+                                 sandbox=sandbox)
+            if tiered:
+                month_position[key] += conversion.amount
+            for figure in conversion.low_confidence:
+                low[_figure_warning(card, known.label, figure)] = None
+            note += (f"; {quantity.normalize():f} {known.unit}(s) → {conversion.amount:f} "
+                     f"{card.converts_to}(s) with {card.name}")
+            quantity = conversion.amount
+        rows.append({
+            "pool_id": pool, "at": datetime.combine(day, time(0), tzinfo=UTC),
+            "quantity": quantity, "usage_type": usage_type,
+            "identity": f"{kind}:{import_id}:{day.isoformat()}:{usage_type or ''}",
+            "reverses": None, "ref": None, "source": kind, "note": note,
+            "import_id": import_id,
+        })
+    if problems:
+        raise InputError(problems)
+    return rows, tuple(low)
+
+
+def _figure_warning(card: RateCard, label: str, figure: Figure) -> str:
+    note = f" — {figure.note}" if figure.note else ""
+    return f"{card.name} {label}: {figure.value} is low confidence ({figure.describe()}){note}"
+
+
+
+# -- Marketing Cloud ---------------------------------------------------------------------------
+
+MARKETING_KIND = "marketing_cloud_messages"
+MESSAGE_SCHEMA = pa.schema([("id", pa.string()), ("at", pa.timestamp("us", tz="UTC")),
+                            ("pool", pa.string()), ("usage_type", pa.string()),
+                            ("quantity", pa.decimal128(18, 6))])
+
+
+def _marketing_pool(session: Session, pool: str | None) -> PoolRow:
+    if pool is not None:
+        row = session.get(PoolRow, pool)
+        if row is None:
+            raise NotFoundError(f"no pool {pool!r}")
+        return row
+    candidates = list(session.scalars(select(PoolRow).where(PoolRow.kind == MARKETING_KIND)))
+    if len(candidates) != 1:
+        raise InputError(Problem(
+            f"{len(candidates)} pools of kind {MARKETING_KIND}; name one with --pool",
+            column="--pool"))
+    return candidates[0]
+
+
+def import_marketing_cloud(workspace: Workspace, path: Path, *, pool: str | None = None,
+                           rate_card: str = "marketing-cloud-super-messages",
+                           high_priority: Iterable[str] = (), zone: str = "-06:00",
+                           quarantine: Path | None = None, actor: str | None = None,
+                           now: datetime | None = None,
+                           on_progress: Callable[[int], None] | None = None) -> EventsSummary:
+    """Imports a send log as super messages per channel and day; each message counts once,
+    however many overlapping extracts contain it."""
+    zone_info = parse_zone(zone)
+    with workspace.session() as session:
+        target = _marketing_pool(session, pool)
+        card = effective_card(session, rate_card, target.contract_id)
+    per_message: dict[str, Conversion] = {}
+    bad_rows: list[BadRow] = []
+    not_events = 0
+    with tempfile.TemporaryDirectory(prefix="creditops-messages-") as folder:
+        events_file = Path(folder) / "messages.parquet"
+        batch: list[SentMessage] = []
+        with pq.ParquetWriter(events_file, MESSAGE_SCHEMA) as writer:
+            def flush() -> None:
+                writer.write_table(pa.table({
+                    "id": [m.id for m in batch], "at": [m.at for m in batch],
+                    "pool": [target.id] * len(batch),
+                    "usage_type": [m.usage_type for m in batch],
+                    "quantity": [per_message[m.usage_type].amount for m in batch],
+                }, schema=MESSAGE_SCHEMA))
+                batch.clear()
+
+            for item in read_sent_messages(path, zone_info, set(high_priority), on_progress):
+                if item is None:
+                    not_events += 1
+                    continue
+                if isinstance(item, BadRow):
+                    bad_rows.append(item)
+                    continue
+                if item.usage_type not in per_message:
+                    try:
+                        per_message[item.usage_type] = convert(card, item.usage_type,
+                                                               Decimal(1))
+                    except InputError as error:
+                        bad_rows.append(BadRow(item.row, {"id": item.id}, [
+                            Problem(p.reason, source=str(path), row=item.row,
+                                    column="usage type") for p in error.problems]))
+                        continue
+                batch.append(item)
+                if len(batch) >= 50_000:
+                    flush()
+            flush()
+        if bad_rows and quarantine is None:
+            problems = [p for bad in bad_rows for p in bad.problems][:MAX_PROBLEMS_SHOWN]
+            problems.append(Problem(f"nothing was imported ({len(bad_rows)} bad row(s)); fix "
+                                    "them, or import the good rows with --quarantine FILE",
+                                    source=str(path)))
+            raise InputError(problems)
+        if bad_rows and quarantine is not None:
+            _write_quarantine(quarantine, bad_rows)
+        low = tuple(dict.fromkeys(
+            _figure_warning(card, c.usage_type.label, f)
+            for c in per_message.values() for f in c.low_confidence))
+        return import_events(
+            workspace, str(events_file), kind="marketing-cloud", actor=actor, now=now,
+            origin=_Origin(label=path.name, file_hash=file_sha256(path),
+                           rejected=len(bad_rows), not_events=not_events, low_confidence=low))

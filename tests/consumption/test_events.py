@@ -1,0 +1,184 @@
+"""Raw events: daily totals per pool and usage type, ids skipped once imported, exact decimals,
+UTC days, rate-card conversion, located errors and quarantine, on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal as D
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from creditops.core.errors import InputError
+from creditops.services import consumption as cs
+from creditops.services import workspace as ws
+from tests.consumption.conftest import state, usage_rows
+
+HEADER = "id,at,pool,usage_type,quantity\n"
+
+
+def write(path: Path, lines: list[str], header: str = HEADER) -> Path:
+    path.write_text(header + "".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def totals(workspace: ws.Workspace) -> dict[tuple[str, str, str | None], D]:
+    return {(r.pool_id, r.at.date().isoformat(), r.usage_type): r.quantity
+            for r in usage_rows(workspace)}
+
+
+def test_daily_totals_in_utc_days_with_duplicates_skipped(workspace, tmp_path, monkeypatch
+                                                          ) -> None:
+    monkeypatch.setenv("TZ", "America/Los_Angeles")  # the day boundary must not follow it
+    first = write(tmp_path / "a.csv", [
+        "e1,2026-08-01T00:00:00Z,flex,action,20",
+        "e2,2026-08-01T23:59:59.999999Z,flex,action,20.5",
+        "e3,2026-08-02T00:00:00Z,flex,action,1.000001",
+        "e3,2026-08-02T00:00:00Z,flex,action,1.000001",  # a verbatim replay
+        "e4,2026-08-01T22:00:00-04:00,flex,prompt,4",  # 02:00 UTC on the 2nd
+        "e5,2026-08-01T12:00:00Z,data-cloud,queries,7",
+    ])
+    summary = cs.import_events(workspace, str(first))
+    assert (summary.rows_read, summary.events, summary.duplicate, summary.daily_totals) == \
+        (6, 5, 1, 4)
+    assert totals(workspace) == {
+        ("data-cloud", "2026-08-01", "queries"): D(7),
+        ("flex", "2026-08-01", "action"): D("40.5"),
+        ("flex", "2026-08-02", "action"): D("1.000001"),
+        ("flex", "2026-08-02", "prompt"): D(4),
+    }
+    again = cs.import_events(workspace, str(first))
+    assert (again.events, again.duplicate, again.daily_totals) == (0, 6, 0)
+    assert len(usage_rows(workspace)) == 4
+    # A later export overlaps the first and adds events to a day already imported.
+    later = write(tmp_path / "b.csv", [
+        "e2,2026-08-01T23:59:59.999999Z,flex,action,20.5",
+        "e6,2026-08-01T18:00:00Z,flex,action,3",
+        "e6,2026-08-01T17:00:00Z,flex,action,9",  # the first copy by time wins
+    ])
+    added = cs.import_events(workspace, str(later))
+    assert (added.events, added.duplicate, added.daily_totals) == (1, 2, 1)
+    day = [r for r in usage_rows(workspace) if r.pool_id == "flex"
+           and r.at == datetime(2026, 8, 1, tzinfo=UTC)]
+    assert sorted(r.quantity for r in day) == [D(9), D("40.5")]
+    assert sum(r.quantity for r in usage_rows(workspace)) == D("61.500001")
+
+
+def test_rollback_lets_the_same_events_in_again(workspace, tmp_path) -> None:
+    path = write(tmp_path / "a.csv", ["e1,2026-08-01T10:00:00Z,flex,action,5"])
+    summary = cs.import_events(workspace, str(path))
+    ws.rollback_import(workspace, summary.import_id)
+    assert usage_rows(workspace) == []
+    assert cs.import_events(workspace, str(path)).events == 1
+    assert len(usage_rows(workspace)) == 1
+
+
+def test_renamed_columns_globs_and_parquet(workspace, tmp_path) -> None:
+    write(tmp_path / "part-1.csv", ["a,2026-08-01T10:00:00Z,flex,2.5,action"],
+          header="EventId,EventTime,Pool,Credits,Type\n")
+    write(tmp_path / "part-2.csv", ["b,2026-08-01T11:00:00Z,flex,1.5,action"],
+          header="EventId,EventTime,Pool,Credits,Type\n")
+    mapping = "id=EventId,at=EventTime,pool=Pool,quantity=Credits,usage_type=Type"
+    summary = cs.import_events(workspace, str(tmp_path / "part-*.csv"), mapping=mapping)
+    assert summary.events == 2 and totals(workspace) == {("flex", "2026-08-01", "action"): D(4)}
+    table = pa.table({
+        "id": ["a", "c"],
+        "at": pa.array([datetime(2026, 8, 1, 10, tzinfo=UTC), datetime(2026, 8, 3, tzinfo=UTC)],
+                       pa.timestamp("us", tz="UTC")),
+        "pool": ["flex", "data-cloud"],
+        "quantity": pa.array([D("2.5"), D("0.25")], pa.decimal128(18, 4)),
+    })
+    pq.write_table(table, tmp_path / "events.parquet")
+    more = cs.import_events(workspace, str(tmp_path / "events.parquet"))
+    assert (more.events, more.duplicate) == (1, 1)
+    assert totals(workspace)[("data-cloud", "2026-08-03", None)] == D("0.25")
+
+
+def test_rate_card_converts_natural_units_with_monthly_tiers(workspace, tmp_path) -> None:
+    # 3.2 million unification rows on Aug 1 (base tier), then 2 million on Aug 2: the month has
+    # 240,000 credits already, so 60,000 fill the base tier and the rest is at the tier-2 rate.
+    path = write(tmp_path / "rows.csv", [
+        "u1,2026-08-01T10:00:00Z,data-cloud,unification,3200000",
+        "u2,2026-08-02T10:00:00Z,data-cloud,unification,2000000",
+        "a1,2026-08-02T10:00:00Z,flex,standard_action,3",
+    ], )
+    with pytest.raises(InputError, match="no usage type 'standard_action'"):
+        cs.import_events(workspace, str(path), rate_card="data360-flex")
+    write(path, [
+        "u1,2026-08-01T10:00:00Z,data-cloud,unification,3200000",
+        "u2,2026-08-02T10:00:00Z,data-cloud,unification,2000000",
+    ])
+    summary = cs.import_events(workspace, str(path), rate_card="data360-flex")
+    assert totals(workspace) == {
+        ("data-cloud", "2026-08-01", "unification"): D(240_000),
+        ("data-cloud", "2026-08-02", "unification"): D(60_000) + D(60_000) * D("1.2"),
+    }
+    assert summary.low_confidence == ()
+    # Next month starts again at the base tier; actions are billed per action.
+    write(path, ["u3,2026-09-01T10:00:00Z,data-cloud,unification,1000000",
+                 "v1,2026-09-01T10:00:00Z,flex,voice_minutes,2"])
+    with pytest.raises(InputError):
+        cs.import_events(workspace, str(path), rate_card="data360-flex")
+    write(path, ["u3,2026-09-01T10:00:00Z,data-cloud,unification,1000000"])
+    cs.import_events(workspace, str(path), rate_card="data360-flex")
+    assert totals(workspace)[("data-cloud", "2026-09-01", "unification")] == D(75_000)
+    write(path, ["v1,2026-09-01T10:00:00Z,flex,voice_minutes,2"])
+    voice = cs.import_events(workspace, str(path), rate_card="flex-credits")
+    assert totals(workspace)[("flex", "2026-09-01", "voice_minutes")] == D(120)
+    assert any("Voice Minutes" in line for line in voice.low_confidence)
+
+
+def test_bad_rows_are_located_and_nothing_is_written(workspace, tmp_path) -> None:
+    before = state(workspace)
+    path = write(tmp_path / "bad.csv", [
+        "e1,2026-08-01T10:00:00Z,flex,action,5",
+        "e2,2026-08-01T10:00:00Z,nowhere,action,5",
+        "e3,2026-08-01T10:00:00Z,flex,action,-1",
+        "e4,2026-08-01T10:00:00Z,flex,action,1.1234567",
+        ",2026-08-01T10:00:00Z,flex,action,2",
+    ])
+    with pytest.raises(InputError) as error:
+        cs.import_events(workspace, str(path))
+    text = [str(p) for p in error.value.problems]
+    assert any("row 3, column 'pool': unknown pool 'nowhere'" in t for t in text)
+    assert any("row 4, column 'quantity'" in t for t in text)
+    assert any("row 5, column 'quantity': not a non-negative decimal" in t for t in text)
+    assert any("row 6, column 'id': empty event id" in t for t in text)
+    assert "nothing was imported" in text[-1]
+    assert state(workspace) == before
+    quarantine = tmp_path / "rejects.csv"
+    summary = cs.import_events(workspace, str(path), quarantine=quarantine)
+    assert (summary.events, summary.rejected) == (1, 4)
+    assert quarantine.read_text().count("\n") == 5
+    assert totals(workspace) == {("flex", "2026-08-01", "action"): D(5)}
+    # The quarantined ids were not counted: a corrected file brings them in.
+    write(path, ["e2,2026-08-01T10:00:00Z,flex,action,5", "e1,2026-08-01T10:00:00Z,flex,action,5"])
+    assert cs.import_events(workspace, str(path)).events == 1
+
+
+def test_unparseable_instants_are_located_by_the_reader(workspace, tmp_path) -> None:
+    path = write(tmp_path / "bad.csv", ["e1,2026-08-01T10:00:00Z,flex,action,5",
+                                        "e2,yesterday,flex,action,5"])
+    with pytest.raises(InputError) as error:
+        cs.import_events(workspace, str(path))
+    problem = error.value.problems[0]
+    assert (problem.row, problem.column) == (3, "at")
+    quarantine = tmp_path / "q.csv"
+    summary = cs.import_events(workspace, str(path), quarantine=quarantine)
+    assert (summary.events, summary.rejected) == (1, 1)
+    assert "yesterday" in quarantine.read_text()
+
+
+def test_missing_files_and_columns_are_input_errors(workspace, tmp_path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        cs.import_events(workspace, str(tmp_path / "none-*.csv"))
+    path = write(tmp_path / "cols.csv", ["1,2"], header="id,when\n")
+    with pytest.raises(InputError, match="missing column"):
+        cs.import_events(workspace, str(path))
+    with pytest.raises(InputError, match="FIELD=COLUMN"):
+        cs.import_events(workspace, str(path), mapping="when")
+    with pytest.raises(InputError, match="unknown engine"):
+        cs.import_events(workspace, str(path), engine_url="presto://x")
+    assert state(workspace)[0] == 0
