@@ -11,7 +11,6 @@ from decimal import Decimal
 
 from creditops.adapters.simulation_forecast import ForecastInput, simulate_pool, simulate_pools
 from creditops.adapters.storage.repository import (
-    load_contracts,
     load_pools,
     load_usage,
     read_settings,
@@ -35,7 +34,7 @@ from creditops.core.register import (
 )
 from creditops.services.errors import NotFoundError
 from creditops.services.milestones import load_milestones
-from creditops.services.workspace import Workspace, register_settings, resolve_as_of
+from creditops.services.workspace import Workspace, load_facts, register_settings, resolve_as_of
 
 DEFAULT_PATHS = 5000
 DEFAULT_SEED = 0
@@ -116,15 +115,10 @@ def forecast_workspace(workspace: Workspace, pool_id: str | None = None,
                        *, now: datetime | None = None) -> list[PoolOutlook]:
     options = options or ForecastOptions()
     with workspace.session() as session:
-        zone = workspace_zone(session)
-        as_of = resolve_as_of(as_of_text, zone, now)
-        settings = register_settings(read_settings(session))
-        pools = load_pools(session, [pool_id] if pool_id else None)
-        if pool_id and not pools:
-            raise NotFoundError(f"no pool {pool_id!r}")
-        usage = load_usage(session, [p.id for p in pools], before=as_of)
-        contracts = load_contracts(session)
-        milestones = load_milestones(session, zone)
+        facts = load_facts(session, as_of_text, pool_id=pool_id, now=now)
+        milestones = load_milestones(session, facts.zone)
+    as_of, settings, pools, usage, contracts = (facts.as_of, facts.settings, facts.pools,
+                                                facts.usage, facts.contracts)
     baselines, specs = [], []
     for pool in pools:
         usages = usage.get(pool.id, [])

@@ -24,7 +24,6 @@ from creditops.adapters.storage.repository import (
 )
 from creditops.adapters.storage.tables import (
     AccelerationPlanRow,
-    ChangeRow,
     GrantRow,
     ImportRow,
     MilestoneRow,
@@ -52,7 +51,9 @@ from creditops.services.milestones import load_milestones, sync_milestones
 from creditops.services.workspace import (
     Workspace,
     _upsert,
+    change_recorder,
     current_actor,
+    load_facts,
     register_settings,
     resolve_as_of,
 )
@@ -82,12 +83,7 @@ def import_plan(workspace: Workspace, path: Path, *, actor: str | None = None,
         session.add(record)
         session.flush()
 
-        def change(entity: str, entity_id: str, before: dict[str, Any] | None,
-                   after: dict[str, Any] | None) -> None:
-            session.add(ChangeRow(at=now, actor=actor, import_id=record.id, entity=entity,
-                                  entity_id=entity_id, action="create" if before is None
-                                  else "update", before=before, after=after))
-
+        change = change_recorder(session, record, actor, now)
         seen: Counter[tuple[str, date]] = Counter()
         columns = []
         for row in rows:
@@ -141,15 +137,10 @@ def plan_views(pools: list[Pool], usage: dict[str, list[Usage]], register: Regis
 def workspace_plans(workspace: Workspace, as_of_text: str | None = None, *,
                     pool_id: str | None = None, now: datetime | None = None) -> list[PlanView]:
     with workspace.session() as session:
-        zone = workspace_zone(session)
-        as_of = resolve_as_of(as_of_text, zone, now)
-        settings = register_settings(read_settings(session))
-        pools = load_pools(session, [pool_id] if pool_id else None)
-        if pool_id and not pools:
-            raise NotFoundError(f"no pool {pool_id!r}")
-        usage = load_usage(session, [p.id for p in pools], before=as_of)
-        contracts = load_contracts(session)
-        milestones = load_milestones(session, zone, [p.id for p in pools])
+        facts = load_facts(session, as_of_text, pool_id=pool_id, now=now)
+        milestones = load_milestones(session, facts.zone, [p.id for p in facts.pools])
+    as_of, settings, pools, usage, contracts = (facts.as_of, facts.settings, facts.pools,
+                                                facts.usage, facts.contracts)
     entries = tuple(build_pool_register(p, usage.get(p.id, []), as_of, settings, contracts)
                     for p in pools)
     return plan_views(pools, usage, Register(as_of, entries), milestones)
@@ -317,12 +308,7 @@ def record_milestones(workspace: Workspace, pool_id: str, rows: list[dict[str, A
         session.add(record)
         session.flush()
 
-        def change(entity: str, entity_id: str, before: dict[str, Any] | None,
-                   after: dict[str, Any] | None) -> None:
-            session.add(ChangeRow(at=now, actor=actor, import_id=record.id, entity=entity,
-                                  entity_id=entity_id, action="create" if before is None
-                                  else "update", before=before, after=after))
-
+        change = change_recorder(session, record, actor, now)
         columns = [{"id": row["id"], "pool_id": pool_id, "day": row["date"],
                     "quantity": Decimal(row["quantity"]), "description": row.get("description"),
                     "owner": row.get("owner"), "project": row.get("project"),

@@ -49,7 +49,7 @@ from creditops.adapters.usage_file import BadRow, UsageRecord, file_sha256, read
 from creditops.config import load_settings
 from creditops.core.errors import InputError, Problem
 from creditops.core.ledger import PoolBalance, balance_at
-from creditops.core.model import day_end
+from creditops.core.model import Contract, Pool, Usage, day_end
 from creditops.core.numbers import ZERO
 from creditops.core.register import Register, RegisterSettings, build_register
 from creditops.services.errors import NotFoundError
@@ -149,9 +149,24 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+Change = Callable[[str, str, dict[str, Any] | None, dict[str, Any] | None], None]
+
+
+def change_recorder(session: Session, record: ImportRow, actor: str, now: datetime) -> Change:
+    """Records each change an import makes (entity, id, before and after) in the history, so
+    that the import can be listed and rolled back."""
+
+    def change(entity: str, entity_id: str, before: dict[str, Any] | None,
+               after: dict[str, Any] | None) -> None:
+        session.add(ChangeRow(at=now, actor=actor, import_id=record.id, entity=entity,
+                              entity_id=entity_id, action="create" if before is None
+                              else "update", before=before, after=after))
+
+    return change
+
+
 def _upsert(session: Session, model: type[Base], key: Any, values: dict[str, Any],
-            change: Callable[[str, str, dict[str, Any] | None, dict[str, Any] | None], None],
-            entity: str) -> str:
+            change: Change, entity: str) -> str:
     row = session.get(model, key)
     if row is None:
         session.add(model(**values))
@@ -191,12 +206,7 @@ def load_register(workspace: Workspace, path: Path, *, actor: str | None = None,
         session.flush()
         outcomes: list[str] = []
 
-        def change(entity: str, entity_id: str, before: dict[str, Any] | None,
-                   after: dict[str, Any] | None) -> None:
-            session.add(ChangeRow(at=now, actor=actor, import_id=record.id, entity=entity,
-                                  entity_id=entity_id, action="create" if before is None
-                                  else "update", before=before, after=after))
-
+        change = change_recorder(session, record, actor, now)
         for key, value in data.settings.items():
             outcomes.append(_upsert(session, SettingRow, key, {"key": key, "value": value},
                                     change, "setting"))
@@ -459,17 +469,40 @@ def register_settings(settings: dict[str, Any]) -> RegisterSettings:
     )
 
 
+@dataclass(frozen=True)
+class WorkspaceFacts:
+    """What a register-like computation needs, read in one transaction."""
+
+    zone: tzinfo
+    as_of: datetime
+    settings: RegisterSettings
+    pools: list[Pool]
+    usage: dict[str, list[Usage]]
+    contracts: dict[str, Contract]
+
+
+def load_facts(session: Session, as_of_text: str | None = None, *, pool_id: str | None = None,
+               now: datetime | None = None) -> WorkspaceFacts:
+    """Pools (one, or all), their usage before the as-of instant, contracts and settings."""
+    zone = workspace_zone(session)
+    as_of = resolve_as_of(as_of_text, zone, now)
+    pools = load_pools(session, [pool_id] if pool_id else None)
+    if pool_id and not pools:
+        raise NotFoundError(f"no pool {pool_id!r}")
+    return WorkspaceFacts(
+        zone=zone, as_of=as_of, settings=register_settings(read_settings(session)),
+        pools=pools, usage=load_usage(session, [p.id for p in pools] if pool_id else None,
+                                      before=as_of),
+        contracts=load_contracts(session),
+    )
+
+
 def build_workspace_register(workspace: Workspace, as_of_text: str | None = None, *,
                              now: datetime | None = None) -> Register:
     with workspace.session() as session:
-        zone = workspace_zone(session)
-        as_of = resolve_as_of(as_of_text, zone, now)
-        settings = read_settings(session)
-        pools = load_pools(session)
-        usage = load_usage(session, before=as_of)
-        contracts = load_contracts(session)
-    return build_register(((pool, usage.get(pool.id, [])) for pool in pools), as_of,
-                          register_settings(settings), contracts)
+        facts = load_facts(session, as_of_text, now=now)
+    return build_register(((pool, facts.usage.get(pool.id, [])) for pool in facts.pools),
+                          facts.as_of, facts.settings, facts.contracts)
 
 
 def pool_balance(workspace: Workspace, pool_id: str, as_of_text: str | None = None, *,
