@@ -182,3 +182,29 @@ def test_missing_files_and_columns_are_input_errors(workspace, tmp_path) -> None
     with pytest.raises(InputError, match="unknown engine"):
         cs.import_events(workspace, str(path), engine_url="presto://x")
     assert state(workspace)[0] == 0
+
+
+def test_colliding_id_hashes_still_keep_one_first_copy_per_id() -> None:
+    import ibis
+
+    from creditops.adapters import events as ev
+
+    at = [datetime(2026, 8, day, 12, tzinfo=UTC) for day in (3, 1, 2, 1, 5)]
+    table = ibis.memtable(pa.table({
+        "id": ["a", "b", "a", "c", "b"], "at": pa.array(at, pa.timestamp("us", tz="UTC")),
+        "pool": ["flex"] * 5, "usage_type": ["t"] * 5,
+        "quantity": pa.array([D(1), D(10), D(100), D(1000), D(10000)], pa.decimal128(18, 6)),
+        "quantity_ok": [True] * 5}))
+    con = ibis.duckdb.connect()
+
+    def per_day(keyed: ibis.Table) -> dict[int, tuple[D, int]]:
+        firsts = ev.first_copies(keyed, ev.repeated_hashes(keyed))
+        return {r["day"]: (D(r["quantity"]), r["events"])
+                for r in con.to_pyarrow(ev.totals_by_day(firsts)).to_pylist()}
+
+    first_day = (datetime(2026, 8, 1).date() - ev.EPOCH_DAY).days
+    expected = {first_day: (D(1010), 2),  # b's and c's first copies
+                first_day + 1: (D(100), 1)}  # a's first copy
+    assert per_day(ev.keyed_events(table)) == expected
+    # Every id hashed alike: only time is lost, the same copies are kept.
+    assert per_day(table.mutate(id_hash=ibis.literal(7, "int64"))) == expected

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from creditops.core.errors import InputError
 from creditops.services import consumption as cs
+from creditops.services import marketing_cloud as marketing
 from creditops.services import wallet
 from creditops.services import workspace as ws
 from tests.consumption.conftest import REGISTER, state
@@ -124,7 +125,7 @@ def _importer(kind: str, workspace: ws.Workspace, path: Path) -> None:
     elif kind == "wallet":
         wallet.import_wallet_file(workspace, path)
     else:
-        cs.import_marketing_cloud(workspace, path)
+        marketing.import_marketing_cloud(workspace, path)
 
 
 @pytest.mark.parametrize("kind", ["events", "wallet", "sent"])

@@ -13,6 +13,7 @@ from openpyxl import Workbook
 from creditops.adapters.register_file import read_register_file
 from creditops.core.errors import InputError
 from creditops.services import consumption as cs
+from creditops.services import marketing_cloud as marketing
 from creditops.services import wallet
 from creditops.services import workspace as ws
 from tests.conftest import EXAMPLES
@@ -130,7 +131,7 @@ def test_sent_emails_become_super_messages_once(workspace, tmp_path) -> None:
         "1,1,100,7,1,502,K2,10/31/2026 8:00:00 AM,example.com,,\n",
         "1,1,101,7,1,501,K1,2026-10-31 09:00:00,example.com,t-1,password-reset\n",
     ]), encoding="utf-8")
-    summary = cs.import_marketing_cloud(workspace, path, high_priority=["password-reset"])
+    summary = marketing.import_marketing_cloud(workspace, path, high_priority=["password-reset"])
     assert (summary.events, summary.daily_totals) == (3, 2)
     rows = {(r.at.date().isoformat(), r.usage_type): r.quantity for r in usage_rows(workspace)}
     # 11:30 PM at UTC-6 is 05:30 UTC on the 31st.
@@ -141,7 +142,7 @@ def test_sent_emails_become_super_messages_once(workspace, tmp_path) -> None:
         "1,1,100,7,1,502,K2,10/31/2026 8:00:00 AM,example.com,,\n",
         "1,1,102,7,1,503,K3,11/1/2026 8:00:00 AM,example.com,,\n",
     ]), encoding="utf-8")
-    later = cs.import_marketing_cloud(workspace, path, high_priority=["password-reset"])
+    later = marketing.import_marketing_cloud(workspace, path, high_priority=["password-reset"])
     assert (later.events, later.duplicate) == (1, 1)
     assert sum(r.quantity for r in usage_rows(workspace)) == D(7)
 
@@ -155,10 +156,10 @@ def test_sms_segments_and_unpriced_countries(workspace, tmp_path) -> None:
         "9003,15551230002,0,1,2026-10-31 10:05:00\n"  # a reply: no super message
         "9004,447700900123,1,0,2026-10-31 10:06:00\n", encoding="utf-8")
     with pytest.raises(InputError) as error:
-        cs.import_marketing_cloud(workspace, path)
+        marketing.import_marketing_cloud(workspace, path)
     assert "row 5" in str(error.value) and "no rate" in str(error.value)
     quarantine = tmp_path / "q.csv"
-    summary = cs.import_marketing_cloud(workspace, path, quarantine=quarantine)
+    summary = marketing.import_marketing_cloud(workspace, path, quarantine=quarantine)
     assert (summary.rows_read, summary.events, summary.rejected) == (4, 2, 1)
     assert sum(r.quantity for r in usage_rows(workspace)) == D(20)
     assert any("SMS to a US number" in line for line in summary.low_confidence)
@@ -173,7 +174,7 @@ overrides:
                confidence: high}
 """, encoding="utf-8")
     assert "1 override(s)" in cs.load_rate_card_file(workspace, overrides)
-    assert cs.import_marketing_cloud(workspace, path).events == 1
+    assert marketing.import_marketing_cloud(workspace, path).events == 1
     assert sum(r.quantity for r in usage_rows(workspace)) == D(45)
 
 
@@ -181,9 +182,9 @@ def test_unknown_send_logs_are_refused(workspace, tmp_path) -> None:
     path = tmp_path / "other.csv"
     path.write_text("a,b\n1,2\n", encoding="utf-8")
     with pytest.raises(InputError, match="not a known send log"):
-        cs.import_marketing_cloud(workspace, path)
+        marketing.import_marketing_cloud(workspace, path)
     with pytest.raises(InputError, match="neither an offset"):
-        cs.import_marketing_cloud(workspace, path, zone="Mars/Olympus")
+        marketing.import_marketing_cloud(workspace, path, zone="Mars/Olympus")
 
 
 def test_shipped_examples_feed_the_demo_workspace(sqlite_url) -> None:
@@ -195,8 +196,8 @@ def test_shipped_examples_feed_the_demo_workspace(sqlite_url) -> None:
     assert (dw.base.rows_read, dw.base.accepted, dw.base.rejected) == (54, 45, 0)
     assert [(g.card, g.env, g.rows) for g in dw.unmapped] == [
         ("AgentforceFlexCredits", "sandbox", 6), ("TableauNextFlexCredits", "production", 3)]
-    mc = cs.import_marketing_cloud(workspace, EXAMPLES / "demo" / "marketing-cloud-sent.csv",
-                                   high_priority=["password-reset"])
+    mc = marketing.import_marketing_cloud(
+        workspace, EXAMPLES / "demo" / "marketing-cloud-sent.csv", high_priority=["password-reset"])
     assert (mc.rejected, mc.events) == (0, 45)
     assert mc.by_pool == {"mc-messages": D(42) + D(3) * 4}
     workspace.close()

@@ -56,32 +56,35 @@ def fresh_events(events: ibis.Table, seen: ibis.Table) -> ibis.Table:
     return events.anti_join(seen, "id")
 
 
-def repeated_ids(fresh: ibis.Table) -> ibis.Table:
-    """The ids that occur more than once in the batch. Grouping ten million ids by a hash is
-    several times cheaper than by their text, so the hash picks the candidates and only those
-    are grouped by id (a hash collision costs a little time, never a wrong answer)."""
-    hashed = fresh.select("id", id_hash=fresh.id.hash())
-    repeated_hashes = (hashed.view().group_by("id_hash").aggregate(copies=_.count())
-                       .filter(_.copies > 1).select("id_hash"))
-    return (hashed.semi_join(repeated_hashes, "id_hash").group_by("id")
-            .aggregate(copies=_.count()).filter(_.copies > 1).select("id"))
+def keyed_events(events: ibis.Table) -> ibis.Table:
+    """The events with ``id_hash``, a 64-bit hash of the id: grouping and joining ten million
+    ids by an integer is several times cheaper than by their text. Computed while the file is
+    read, so that no later step hashes again."""
+    return events.mutate(id_hash=events.id.hash())
 
 
-def first_copies(fresh: ibis.Table, repeated: ibis.Table) -> ibis.Table:
-    """One event per id: the first by (at, quantity). Most ids occur once, so only the ids
-    that repeat go through the window that numbers the copies (0-based in Ibis); the result is
-    the same as numbering every id's copies, at a fraction of the cost."""
+def repeated_hashes(keyed: ibis.Table) -> ibis.Table:
+    """The hashes that occur more than once in the batch: every id that repeats, plus (rarely)
+    distinct ids whose hashes collide."""
+    return (keyed.group_by("id_hash").aggregate(copies=_.count())
+            .filter(_.copies > 1).select("id_hash"))
+
+
+def first_copies(keyed: ibis.Table, repeated: ibis.Table) -> ibis.Table:
+    """One event per id: the first by (at, quantity). Only the events whose hash repeats go
+    through the window that numbers the copies of each id (0-based in Ibis); the window groups
+    by the id itself, so a hash collision costs a little time, never a wrong answer."""
     window = ibis.window(group_by="id", order_by=[_.at, _.quantity])
-    firsts_of_repeated = (fresh.semi_join(repeated, "id")
+    firsts_of_repeated = (keyed.semi_join(repeated, "id_hash")
                           .mutate(copy_number=ibis.row_number().over(window))
                           .filter(_.copy_number == 0).drop("copy_number"))
-    return fresh.anti_join(repeated, "id").union(firsts_of_repeated, distinct=False)
+    return keyed.anti_join(repeated, "id_hash").union(firsts_of_repeated, distinct=False)
 
 
 def first_fresh_events(events: ibis.Table, seen: ibis.Table) -> ibis.Table:
     """Events whose id was not imported before, one per id: the first by (at, quantity)."""
-    fresh = fresh_events(events, seen)
-    return first_copies(fresh, repeated_ids(fresh.view()))
+    fresh = keyed_events(fresh_events(events, seen)).view()
+    return first_copies(fresh, repeated_hashes(fresh))
 
 
 def totals_by_day(events: ibis.Table) -> ibis.Table:

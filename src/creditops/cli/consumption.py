@@ -24,6 +24,7 @@ from creditops.core.errors import InputError, Problem
 from creditops.core.numbers import parse_decimal
 from creditops.core.ratecard import Conversion, RateCard
 from creditops.services import consumption as cs
+from creditops.services import marketing_cloud as marketing
 from creditops.services import workspace as ws
 
 ratecard_app = typer.Typer(help="Rate cards: list, show, convert usage to credits, load your own.",
@@ -306,7 +307,7 @@ def import_marketing_cloud(
     daily totals; re-importing an overlapping extract adds only the new messages."""
     workspace = ws.open_workspace(db)
     try:
-        summary = run_with_progress(file, lambda progress: cs.import_marketing_cloud(
+        summary = run_with_progress(file, lambda progress: marketing.import_marketing_cloud(
             workspace, file, pool=pool, rate_card=rate_card, high_priority=high_priority or [],
             zone=zone, quarantine=quarantine, on_progress=progress))
     finally:

@@ -24,8 +24,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
@@ -39,12 +37,13 @@ from creditops.adapters.events import (
     first_copies,
     fresh_events,
     has_problems,
+    keyed_events,
     locate_problems,
     manifest_parts,
     parse_mapping,
     read_events,
     rejected_by_reader,
-    repeated_ids,
+    repeated_hashes,
     reporting_progress,
     resolve_source,
     seen_table,
@@ -53,7 +52,6 @@ from creditops.adapters.events import (
     valid_only,
     write_manifest,
 )
-from creditops.adapters.marketing_cloud import SentMessage, parse_zone, read_sent_messages
 from creditops.adapters.ratecards import (
     card_from_document,
     is_overrides_document,
@@ -68,7 +66,7 @@ from creditops.adapters.storage.tables import (
     RateCardFileRow,
     UsageRow,
 )
-from creditops.adapters.usage_file import BadRow, file_sha256
+from creditops.adapters.usage_file import file_sha256
 from creditops.adapters.yamlio import parse_yaml
 from creditops.core.errors import InputError, Problem
 from creditops.core.numbers import normalize
@@ -83,9 +81,7 @@ from creditops.core.ratecard import (
 )
 from creditops.services.errors import NotFoundError
 from creditops.services.workspace import (
-    MAX_PROBLEMS_SHOWN,
     Workspace,
-    _write_quarantine,
     current_actor,
     open_workspace,
 )
@@ -267,7 +263,7 @@ def _manifest_files(session: Session, folder: Path, kind: str) -> list[Path]:
 
 
 @dataclass(frozen=True)
-class _Origin:
+class EventsOrigin:
     """What an importer that turns its own file into events tells the events import."""
 
     label: str | None = None
@@ -305,7 +301,7 @@ def import_events(workspace: Workspace, location: str, *, mapping: str | None = 
                   engine_url: str = "duckdb", quarantine: Path | None = None,
                   kind: str = "events", actor: str | None = None, now: datetime | None = None,
                   on_progress: Callable[[float], None] | None = None,
-                  origin: _Origin | None = None) -> EventsSummary:
+                  origin: EventsOrigin | None = None) -> EventsSummary:
     """Imports raw events (CSV or Parquet files, a glob, or on Spark a table or cluster path)
     as daily totals per pool and usage type, in one transaction."""
     now = now or datetime.now(UTC)
@@ -320,7 +316,7 @@ def import_events(workspace: Workspace, location: str, *, mapping: str | None = 
                 return _import_events(session, engine, source, work, hasher, rate_card=rate_card,
                                       sandbox=sandbox, quarantine=quarantine, kind=kind,
                                       actor=actor or current_actor(), now=now,
-                                      on_progress=on_progress, origin=origin or _Origin())
+                                      on_progress=on_progress, origin=origin or EventsOrigin())
         finally:
             engine.close()
 
@@ -328,7 +324,7 @@ def import_events(workspace: Workspace, location: str, *, mapping: str | None = 
 def _import_events(session: Session, engine: EventEngine, source: EventSource, work: Path,
                    hasher: _Hasher, *, rate_card: str | None, sandbox: bool,
                    quarantine: Path | None, kind: str, actor: str, now: datetime,
-                   on_progress: Callable[[float], None] | None, origin: _Origin
+                   on_progress: Callable[[float], None] | None, origin: EventsOrigin
                    ) -> EventsSummary:
     pools: dict[str, str | None] = {pool_id: contract for pool_id, contract in
                                     session.execute(select(PoolRow.id, PoolRow.contract_id))}
@@ -341,24 +337,29 @@ def _import_events(session: Session, engine: EventEngine, source: EventSource, w
     session.flush()
     with _step("seen ids"):
         manifest_files = _manifest_files(session, work, kind)
-        seen = seen_table(engine, manifest_files)
+        # Without manifests there is nothing to skip (and no table to build for it).
+        seen = seen_table(engine, manifest_files) if manifest_files else None
     manifest = work / "imported-ids.parquet"
     try:
-        events = read_events(engine, source)
+        events = keyed_events(read_events(engine, source))
         with _step("read"), reporting_progress(engine, on_progress):
-            # The files are read once; every later step works on the engine's own copy.
+            # The files are read once (and each id hashed once); every later step works on the
+            # engine's own copy.
             raw = engine.cache(events)
             rows_in_engine = int(raw.count().to_pyarrow().as_py())
         with _step("skip seen ids"):
-            fresh = engine.cache(fresh_events(raw, seen)) if manifest_files else raw
+            fresh = raw if seen is None else engine.cache(fresh_events(raw, seen))
         with _step("repeated ids"):
-            repeated = engine.cache(repeated_ids(fresh))
+            repeated = engine.cache(repeated_hashes(fresh))
         firsts = first_copies(fresh, repeated)
         with _step("daily totals"):
             totals = totals_by_day(firsts).to_pyarrow().to_pylist()
             bad = has_problems(totals, pool_ids)
+            counted = sum(int(total["events"]) for total in totals)
         with _step("manifest"):
-            counted = write_manifest(engine, firsts.select("id"), manifest)
+            # Every fresh id, later copies included: the same set as the first copies' ids,
+            # without computing them a second time (a manifest is only ever anti-joined).
+            write_manifest(engine, fresh.select("id"), manifest)
     except InputError:
         raise
     except Exception as error:
@@ -480,7 +481,7 @@ def _usage_rows(session: Session, totals: list[dict[str, Any]], import_id: int, 
             if tiered:
                 month_position[key] += conversion.amount
             for figure in conversion.low_confidence:
-                low[_figure_warning(card, known.label, figure)] = None
+                low[figure_warning(card, known.label, figure)] = None
             note += (f"; {quantity.normalize():f} {known.unit}(s) → {conversion.amount:f} "
                      f"{card.converts_to}(s) with {card.name}")
             quantity = conversion.amount
@@ -496,94 +497,6 @@ def _usage_rows(session: Session, totals: list[dict[str, Any]], import_id: int, 
     return rows, tuple(low)
 
 
-def _figure_warning(card: RateCard, label: str, figure: Figure) -> str:
+def figure_warning(card: RateCard, label: str, figure: Figure) -> str:
     note = f" — {figure.note}" if figure.note else ""
     return f"{card.name} {label}: {figure.value} is low confidence ({figure.describe()}){note}"
-
-
-
-# -- Marketing Cloud ---------------------------------------------------------------------------
-
-MARKETING_KIND = "marketing_cloud_messages"
-MESSAGE_SCHEMA = pa.schema([("id", pa.string()), ("at", pa.timestamp("us", tz="UTC")),
-                            ("pool", pa.string()), ("usage_type", pa.string()),
-                            ("quantity", pa.decimal128(18, 6))])
-
-
-def _marketing_pool(session: Session, pool: str | None) -> PoolRow:
-    if pool is not None:
-        row = session.get(PoolRow, pool)
-        if row is None:
-            raise NotFoundError(f"no pool {pool!r}")
-        return row
-    candidates = list(session.scalars(select(PoolRow).where(PoolRow.kind == MARKETING_KIND)))
-    if len(candidates) != 1:
-        raise InputError(Problem(
-            f"{len(candidates)} pools of kind {MARKETING_KIND}; name one with --pool",
-            column="--pool"))
-    return candidates[0]
-
-
-def import_marketing_cloud(workspace: Workspace, path: Path, *, pool: str | None = None,
-                           rate_card: str = "marketing-cloud-super-messages",
-                           high_priority: Iterable[str] = (), zone: str = "-06:00",
-                           quarantine: Path | None = None, actor: str | None = None,
-                           now: datetime | None = None,
-                           on_progress: Callable[[int], None] | None = None) -> EventsSummary:
-    """Imports a send log as super messages per channel and day; each message counts once,
-    however many overlapping extracts contain it."""
-    zone_info = parse_zone(zone)
-    with workspace.session() as session:
-        target = _marketing_pool(session, pool)
-        card = effective_card(session, rate_card, target.contract_id)
-    per_message: dict[str, Conversion] = {}
-    bad_rows: list[BadRow] = []
-    not_events = 0
-    with tempfile.TemporaryDirectory(prefix="creditops-messages-") as folder:
-        events_file = Path(folder) / "messages.parquet"
-        batch: list[SentMessage] = []
-        with pq.ParquetWriter(events_file, MESSAGE_SCHEMA) as writer:
-            def flush() -> None:
-                writer.write_table(pa.table({
-                    "id": [m.id for m in batch], "at": [m.at for m in batch],
-                    "pool": [target.id] * len(batch),
-                    "usage_type": [m.usage_type for m in batch],
-                    "quantity": [per_message[m.usage_type].amount for m in batch],
-                }, schema=MESSAGE_SCHEMA))
-                batch.clear()
-
-            for item in read_sent_messages(path, zone_info, set(high_priority), on_progress):
-                if item is None:
-                    not_events += 1
-                    continue
-                if isinstance(item, BadRow):
-                    bad_rows.append(item)
-                    continue
-                if item.usage_type not in per_message:
-                    try:
-                        per_message[item.usage_type] = convert(card, item.usage_type,
-                                                               Decimal(1))
-                    except InputError as error:
-                        bad_rows.append(BadRow(item.row, {"id": item.id}, [
-                            Problem(p.reason, source=str(path), row=item.row,
-                                    column="usage type") for p in error.problems]))
-                        continue
-                batch.append(item)
-                if len(batch) >= 50_000:
-                    flush()
-            flush()
-        if bad_rows and quarantine is None:
-            problems = [p for bad in bad_rows for p in bad.problems][:MAX_PROBLEMS_SHOWN]
-            problems.append(Problem(f"nothing was imported ({len(bad_rows)} bad row(s)); fix "
-                                    "them, or import the good rows with --quarantine FILE",
-                                    source=str(path)))
-            raise InputError(problems)
-        if bad_rows and quarantine is not None:
-            _write_quarantine(quarantine, bad_rows)
-        low = tuple(dict.fromkeys(
-            _figure_warning(card, c.usage_type.label, f)
-            for c in per_message.values() for f in c.low_confidence))
-        return import_events(
-            workspace, str(events_file), kind="marketing-cloud", actor=actor, now=now,
-            origin=_Origin(label=path.name, file_hash=file_sha256(path),
-                           rejected=len(bad_rows), not_events=not_events, low_confidence=low))
