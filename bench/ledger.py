@@ -13,6 +13,7 @@ Usage: python bench/ledger.py [--pools 1000] [--grants 10] [--years 3]
 from __future__ import annotations
 
 import argparse
+import gc
 import platform
 import random
 import time
@@ -106,6 +107,10 @@ def main() -> None:
     print(f"data: {args.pools} pools × {args.grants} grants, {records:,} usage records, "
           f"as of {as_of.date()}")
 
+    # As the workspace service does after loading: the loaded records leave the cyclic garbage
+    # collector's generations (see services.workspace.load_facts).
+    gc.collect()
+    gc.freeze()
     began = time.perf_counter()
     register = build_register(data, as_of)
     register_seconds = time.perf_counter() - began
