@@ -107,13 +107,14 @@ def main() -> None:
     print(f"data: {args.pools} pools × {args.grants} grants, {records:,} usage records, "
           f"as of {as_of.date()}")
 
-    # As the workspace service does after loading: the loaded records leave the cyclic garbage
-    # collector's generations (see services.workspace.load_facts).
+    # As the workspace service does around the replay (services.workspace.heap_frozen): the
+    # loaded records stay out of the cyclic garbage collector's generations.
     gc.collect()
     gc.freeze()
     began = time.perf_counter()
     register = build_register(data, as_of)
     register_seconds = time.perf_counter() - began
+    gc.unfreeze()
     statuses: dict[str, int] = {}
     for entry in register.pools:
         statuses[entry.row.status] = statuses.get(entry.row.status, 0) + 1
