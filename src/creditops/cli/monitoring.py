@@ -16,9 +16,9 @@ import typer
 from typer.core import TyperGroup
 
 from creditops.cli.ledger import AsOfOption, DbOption, JsonOption
-from creditops.cli.output import console, err_console, print_json, print_table
+from creditops.cli.output import console, decimal_option, err_console, print_json, print_table
 from creditops.core.errors import InputError, Problem
-from creditops.core.numbers import normalize, parse_decimal, round_to
+from creditops.core.numbers import normalize, round_to
 
 if TYPE_CHECKING:
     from creditops.core.forecast import Band, DateBand
@@ -552,13 +552,6 @@ def accelerate(
 
 # -- outcomes -------------------------------------------------------------------------------------
 
-def _decimal(text: str | None, option: str) -> Decimal | None:
-    if text is None:
-        return None
-    try:
-        return parse_decimal(text)
-    except ValueError as error:
-        raise InputError(Problem(str(error), column=option)) from None
 
 
 def _date(text: str | None, option: str) -> date | None:
@@ -592,11 +585,11 @@ def outcome_add(
     from creditops.services.plans import OutcomeInput, add_outcome
 
     data = OutcomeInput(metric=metric, pool_id=pool, grant_id=grant, milestone_id=milestone,
-                        unit=unit, before=_decimal(before, "--before"),
-                        after=_decimal(after, "--after"),
+                        unit=unit, before=decimal_option(before, "--before"),
+                        after=decimal_option(after, "--after"),
                         before_day=_date(before_date, "--before-date"),
                         after_day=_date(after_date, "--after-date"),
-                        value_used=_decimal(value_used, "--value-used"), note=note)
+                        value_used=decimal_option(value_used, "--value-used"), note=note)
     workspace = _open(db)
     row = add_outcome(workspace, data)
     workspace.close()

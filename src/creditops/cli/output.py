@@ -1,4 +1,5 @@
-"""Output helpers shared by the commands: JSON with exact decimals, CSV, Rich tables."""
+"""Helpers shared by the commands: JSON with exact decimals, CSV, Rich tables, exact
+numeric options."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from creditops.core.errors import InputError, Problem
+from creditops.core.numbers import parse_decimal
 
 
 def _console(stderr: bool = False) -> Console:
@@ -66,3 +70,14 @@ def print_table(title: str | None, header: Sequence[str], rows: Iterable[Sequenc
     for row in rows:
         table.add_row(*("" if v is None else str(to_jsonable(v)) for v in row))
     console.print(table)
+
+
+def decimal_option(text: str | None, option: str) -> Decimal | None:
+    """An exact decimal given on the command line (None when the option is absent)."""
+    if text is None:
+        return None
+    try:
+        return parse_decimal(text)
+    except ValueError as error:
+        raise InputError(Problem(str(error), column=option)) from None
+

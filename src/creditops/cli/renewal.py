@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from creditops.cli.ledger import DbOption
-from creditops.cli.output import console, print_json, print_table
+from creditops.cli.output import console, decimal_option, print_json, print_table
 from creditops.core.errors import InputError, Problem
-from creditops.core.numbers import parse_decimal, round_money, round_to
+from creditops.core.numbers import round_money, round_to
 from creditops.core.trueup import later_settlement_costs
 from creditops.core.uplift import Cap, CapKind, UpliftTerms, UpliftTiming
 
@@ -42,13 +42,6 @@ def percent(value: Decimal | None) -> str:
     return "n/a" if value is None else f"{round_to(value * 100, 2)}%"
 
 
-def decimal_option(text: str | None, option: str) -> Decimal | None:
-    if text is None:
-        return None
-    try:
-        return parse_decimal(text)
-    except ValueError as error:
-        raise InputError(Problem(str(error), column=option)) from None
 
 
 def model_command(

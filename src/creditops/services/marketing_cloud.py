@@ -28,7 +28,7 @@ from creditops.services.consumption import (
     import_events,
 )
 from creditops.services.errors import NotFoundError
-from creditops.services.workspace import MAX_PROBLEMS_SHOWN, Workspace, _write_quarantine
+from creditops.services.workspace import Workspace, settle_bad_rows
 
 MARKETING_KIND = "marketing_cloud_messages"
 MESSAGE_SCHEMA = pa.schema([("id", pa.string()), ("at", pa.timestamp("us", tz="UTC")),
@@ -78,7 +78,9 @@ def import_marketing_cloud(workspace: Workspace, path: Path, *, pool: str | None
                 }, schema=MESSAGE_SCHEMA))
                 batch.clear()
 
+            rows_read = 0
             for item in read_sent_messages(path, zone_info, set(high_priority), on_progress):
+                rows_read += 1
                 if item is None:
                     not_events += 1
                     continue
@@ -98,14 +100,7 @@ def import_marketing_cloud(workspace: Workspace, path: Path, *, pool: str | None
                 if len(batch) >= 50_000:
                     flush()
             flush()
-        if bad_rows and quarantine is None:
-            problems = [p for bad in bad_rows for p in bad.problems][:MAX_PROBLEMS_SHOWN]
-            problems.append(Problem(f"nothing was imported ({len(bad_rows)} bad row(s)); fix "
-                                    "them, or import the good rows with --quarantine FILE",
-                                    source=str(path)))
-            raise InputError(problems)
-        if bad_rows and quarantine is not None:
-            _write_quarantine(quarantine, bad_rows)
+        settle_bad_rows(bad_rows, rows_read, str(path), quarantine)
         low = tuple(dict.fromkeys(
             figure_warning(card, c.usage_type.label, f)
             for c in per_message.values() for f in c.low_confidence))

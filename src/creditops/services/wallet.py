@@ -18,16 +18,14 @@ from sqlalchemy.orm import Session
 from creditops.adapters.digital_wallet import WalletRow, read_wallet_rows
 from creditops.adapters.storage.tables import ImportRow, PoolRow, UsageRow, WalletPendingRow
 from creditops.adapters.usage_file import BadRow, file_sha256
-from creditops.core.errors import InputError, Problem
 from creditops.core.wallet_mapping import WalletMatch, make_match, pool_for
 from creditops.services.workspace import (
     BATCH,
-    MAX_PROBLEMS_SHOWN,
     ImportSummary,
     Workspace,
     _insert_ignoring_duplicates,
-    _write_quarantine,
     current_actor,
+    settle_bad_rows,
 )
 
 SOURCE = "digital-wallet"
@@ -165,18 +163,7 @@ def import_wallet_rows(session: Session, record: ImportRow,
             unmapped = []
     counts.accepted += _insert_new(session, batch)
     _keep_pending(session, unmapped, origin, record.id)
-    if counts.bad_rows and quarantine is None:
-        problems = [p for bad in counts.bad_rows for p in bad.problems]
-        shown = problems[:MAX_PROBLEMS_SHOWN]
-        if len(problems) > len(shown):
-            shown.append(Problem(f"… and {len(problems) - len(shown)} more problems",
-                                 source=origin))
-        shown.append(Problem(
-            f"nothing was imported ({len(counts.bad_rows)} bad row(s) of {counts.rows_read}); "
-            "fix them, or import the good rows with --quarantine FILE", source=origin))
-        raise InputError(shown)
-    if counts.bad_rows and quarantine is not None:
-        _write_quarantine(quarantine, counts.bad_rows)
+    settle_bad_rows(counts.bad_rows, counts.rows_read, origin, quarantine)
     return counts
 
 

@@ -333,24 +333,32 @@ def import_usage(workspace: Workspace, path: Path, *, quarantine: Path | None = 
                 batch = []
         accepted += _insert_ignoring_duplicates(session, batch)
         valid = rows_read - len(bad_rows)
-        if bad_rows and quarantine is None:
-            problems = [p for bad in bad_rows for p in bad.problems]
-            shown = problems[:MAX_PROBLEMS_SHOWN]
-            if len(problems) > len(shown):
-                shown.append(Problem(f"… and {len(problems) - len(shown)} more problems",
-                                     source=source))
-            shown.append(Problem(
-                f"nothing was imported ({len(bad_rows)} bad row(s) of {rows_read}); fix them, or "
-                "import the good rows with --quarantine FILE", source=source))
-            raise InputError(shown)
-        if bad_rows and quarantine is not None:
-            _write_quarantine(quarantine, bad_rows)
+        settle_bad_rows(bad_rows, rows_read, source, quarantine)
         record.rows_read = rows_read
         record.rows_accepted = accepted
         record.rows_duplicate = valid - accepted
         record.rows_rejected = len(bad_rows)
         return ImportSummary(record.id, rows_read, accepted, valid - accepted, len(bad_rows),
                              quarantine if bad_rows else None)
+
+
+def settle_bad_rows(bad_rows: list[BadRow], rows_read: int, source: str,
+                    quarantine: Path | None) -> None:
+    """An import's bad rows: without a quarantine file they stop it (every problem listed, up to
+    a limit, so the transaction rolls back); with one they are written there with their reasons."""
+    if not bad_rows:
+        return
+    if quarantine is not None:
+        _write_quarantine(quarantine, bad_rows)
+        return
+    problems = [p for bad in bad_rows for p in bad.problems]
+    shown = problems[:MAX_PROBLEMS_SHOWN]
+    if len(problems) > len(shown):
+        shown.append(Problem(f"… and {len(problems) - len(shown)} more problems", source=source))
+    shown.append(Problem(
+        f"nothing was imported ({len(bad_rows)} bad row(s) of {rows_read}); fix them, or "
+        "import the good rows with --quarantine FILE", source=source))
+    raise InputError(shown)
 
 
 def _write_quarantine(path: Path, bad_rows: list[BadRow]) -> None:
