@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-import creditops.services.salesforce_sync as sf
-import creditops.services.wallet as wallet
 from creditops.cli.ledger import (
     DbOption,
     JsonOption,
@@ -19,13 +17,30 @@ from creditops.cli.ledger import (
     print_import_summary,
     run_with_progress,
 )
-from creditops.cli.output import console, err_console, print_json, print_table, to_jsonable
+from creditops.cli.output import (
+    LazyModule,
+    console,
+    err_console,
+    print_json,
+    print_table,
+    to_jsonable,
+)
 from creditops.core.errors import InputError, Problem
 from creditops.core.numbers import parse_decimal
 from creditops.core.ratecard import Conversion, RateCard
-from creditops.services import consumption as cs
-from creditops.services import marketing_cloud as marketing
-from creditops.services import workspace as ws
+
+if TYPE_CHECKING:
+    import creditops.services.consumption as cs
+    import creditops.services.marketing_cloud as marketing
+    import creditops.services.salesforce_sync as sf
+    import creditops.services.wallet as wallet
+    import creditops.services.workspace as ws
+else:
+    cs = LazyModule("creditops.services.consumption")
+    marketing = LazyModule("creditops.services.marketing_cloud")
+    sf = LazyModule("creditops.services.salesforce_sync")
+    wallet = LazyModule("creditops.services.wallet")
+    ws = LazyModule("creditops.services.workspace")
 
 ratecard_app = typer.Typer(help="Rate cards: list, show, convert usage to credits, load your own.",
                            no_args_is_help=True)

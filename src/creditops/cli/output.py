@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import importlib
 import json
 import os
 import sys
@@ -81,3 +82,13 @@ def decimal_option(text: str | None, option: str) -> Decimal | None:
     except ValueError as error:
         raise InputError(Problem(str(error), column=option)) from None
 
+
+class LazyModule:
+    """A module imported on first use: a command's stack (databases, DuckDB, Spark, HTTP
+    clients) is not needed to list the commands or show their help."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(importlib.import_module(self._name), attribute)
