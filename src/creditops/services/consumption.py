@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time as clock
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -35,6 +36,7 @@ from creditops.adapters.events import (
     connect_engine,
     day_of,
     first_copies,
+    first_copy_totals,
     fresh_events,
     has_problems,
     keyed_events,
@@ -43,7 +45,6 @@ from creditops.adapters.events import (
     parse_mapping,
     read_events,
     rejected_by_reader,
-    repeated_hashes,
     reporting_progress,
     resolve_source,
     seen_table,
@@ -341,7 +342,7 @@ def _import_events(session: Session, engine: EventEngine, source: EventSource, w
         seen = seen_table(engine, manifest_files) if manifest_files else None
     manifest = work / "imported-ids.parquet"
     try:
-        events = keyed_events(read_events(engine, source))
+        events = keyed_events(read_events(engine, source), native=engine.is_duckdb)
         with _step("read"), reporting_progress(engine, on_progress):
             # The files are read once (and each id hashed once); every later step works on the
             # engine's own copy.
@@ -349,17 +350,9 @@ def _import_events(session: Session, engine: EventEngine, source: EventSource, w
             rows_in_engine = int(raw.count().to_pyarrow().as_py())
         with _step("skip seen ids"):
             fresh = raw if seen is None else engine.cache(fresh_events(raw, seen))
-        with _step("repeated ids"):
-            repeated = engine.cache(repeated_hashes(fresh))
-        firsts = first_copies(fresh, repeated)
-        with _step("daily totals"):
-            totals = totals_by_day(firsts).to_pyarrow().to_pylist()
+        with _step("repeated ids and daily totals"):
+            totals, repeated = first_copy_totals(engine, fresh)
             bad = has_problems(totals, pool_ids)
-            counted = sum(int(total["events"]) for total in totals)
-        with _step("manifest"):
-            # Every fresh id, later copies included: the same set as the first copies' ids,
-            # without computing them a second time (a manifest is only ever anti-joined).
-            write_manifest(engine, fresh.select("id"), manifest)
     except InputError:
         raise
     except Exception as error:
@@ -369,6 +362,9 @@ def _import_events(session: Session, engine: EventEngine, source: EventSource, w
         raise translated from None
     reader_rejects = rejected_by_reader(engine) if quarantine is not None else []
     bad_rows: list[LocatedRow] = []
+    # Every fresh id, later copies included: the same set as the first copies' ids, without
+    # computing them a second time (a manifest is only ever anti-joined).
+    counted_ids = fresh.select("id")
     if bad:
         bad_rows = locate_problems(engine, source, pool_ids,
                                    None if quarantine is not None else LOCATED_PROBLEMS)
@@ -378,24 +374,28 @@ def _import_events(session: Session, engine: EventEngine, source: EventSource, w
                 "nothing was imported; fix the rows above, or import the good rows with "
                 "--quarantine FILE", source=source.label))
             raise InputError(problems)
+        firsts = fresh if repeated is None else first_copies(fresh, repeated)
         firsts = engine.cache(valid_only(firsts, pool_ids))
         totals = totals_by_day(firsts).to_pyarrow().to_pylist()
-        manifest.unlink(missing_ok=True)
-        counted = write_manifest(engine, firsts.select("id"), manifest)
+        counted_ids = firsts.select("id")
     if quarantine is not None and (bad_rows or reader_rejects):
         write_located_quarantine(quarantine, [*reader_rejects, *bad_rows])
+    counted = sum(int(total["events"]) for total in totals)
+    # The engine writes the manifest while this thread stores the usage rows.
+    with _step("manifest and usage rows"), ThreadPoolExecutor(1) as background:
+        writing = background.submit(write_manifest, engine, counted_ids, manifest)
+        rows, low = _usage_rows(session, totals, record.id, kind, pools, cards, rate_card,
+                                sandbox, source.label)
+        # Identities name this import, so nothing can conflict: a plain bulk insert.
+        if rows:
+            session.execute(insert(UsageRow), rows)
+        written = len(rows)
+        writing.result()
     with _step("store manifest"):
         for part, data in enumerate(manifest_parts(manifest)):
             session.add(EventManifestRow(import_id=record.id, part=part, id_count=counted,
                                          ids=data))
         session.flush()
-    rows, low = _usage_rows(session, totals, record.id, kind, pools, cards, rate_card, sandbox,
-                            source.label)
-    with _step("usage rows"):
-        # Identities name this import, so nothing can conflict: a plain bulk insert.
-        if rows:
-            session.execute(insert(UsageRow), rows)
-        written = len(rows)
     rejected = len(reader_rejects) + len(bad_rows) + origin.rejected
     rows_read = rows_in_engine + len(reader_rejects) + origin.rejected + origin.not_events
     with _step("file hash"):
