@@ -186,6 +186,31 @@ def test_missing_files_and_columns_are_input_errors(workspace, tmp_path) -> None
     assert state(workspace)[0] == 0
 
 
+def test_a_parquet_file_that_comes_again_with_more_events(workspace, tmp_path) -> None:
+    """Numeric ids, copies within the file, and ids seen before: only new ids count, once."""
+    def write_events(name: str, ids: list[int]) -> str:
+        pq.write_table(pa.table({
+            "EventId": pa.array(ids, pa.int64()),
+            "at": pa.array([datetime(2026, 8, 1 + i % 2, 9, tzinfo=UTC) for i in ids],
+                           pa.timestamp("us", tz="UTC")),
+            "pool": ["flex"] * len(ids),
+            "quantity": pa.array([D(i) for i in ids], pa.decimal128(18, 6))}), tmp_path / name)
+        return str(tmp_path / name)
+
+    first = cs.import_events(workspace, write_events("a.parquet", [1, 2, 2]), mapping="id=EventId")
+    assert (first.rows_read, first.events, first.duplicate) == (3, 2, 1)
+    again = cs.import_events(workspace, write_events("b.parquet", [1, 2, 3, 3, 4, 1]),
+                             mapping="id=EventId")
+    assert (again.rows_read, again.events, again.duplicate) == (6, 2, 4)
+    by_day: dict[str, D] = {}
+    for row in usage_rows(workspace):
+        by_day[row.at.date().isoformat()] = by_day.get(row.at.date().isoformat(), D(0)) \
+            + row.quantity
+    assert by_day == {"2026-08-02": D(1) + D(3), "2026-08-01": D(2) + D(4)}
+    same = cs.import_events(workspace, str(tmp_path / "b.parquet"), mapping="id=EventId")
+    assert (same.rows_read, same.events, same.duplicate, same.daily_totals) == (6, 0, 6, 0)
+
+
 def test_colliding_id_hashes_still_keep_one_first_copy_per_id() -> None:
     import ibis
 

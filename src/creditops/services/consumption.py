@@ -344,12 +344,21 @@ def _import_events(session: Session, engine: EventEngine, source: EventSource, w
     try:
         events = keyed_events(read_events(engine, source), native=engine.is_duckdb)
         with _step("read"), reporting_progress(engine, on_progress):
-            # The files are read once (and each id hashed once); every later step works on the
-            # engine's own copy.
-            raw = engine.cache(events)
-            rows_in_engine = int(raw.count().to_pyarrow().as_py())
-        with _step("skip seen ids"):
-            fresh = raw if seen is None else engine.cache(fresh_events(raw, seen))
+            if seen is None or source.format != "parquet":
+                # The files are read once (and each id hashed once); every later step works
+                # on the engine's own copy.
+                raw = engine.cache(events)
+                rows_in_engine = int(raw.count().to_pyarrow().as_py())
+                fresh = raw if seen is None else engine.cache(fresh_events(raw, seen))
+            else:
+                # Only the events not seen before are kept (none, when a file comes again):
+                # Parquet files count their rows for free. (Counting a CSV file's rows is a
+                # second pass over it, which costs more than keeping every row once.)
+                unseen = keyed_events(read_events(engine, source, skip=seen),
+                                      native=engine.is_duckdb)
+                with engine.building_on_the_right():
+                    fresh = engine.cache(unseen)
+                rows_in_engine = int(events.count().to_pyarrow().as_py())
         with _step("repeated ids and daily totals"):
             totals, repeated = first_copy_totals(engine, fresh)
             bad = has_problems(totals, pool_ids)
