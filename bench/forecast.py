@@ -26,16 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
-from creditops.adapters.simulation_forecast import (
+from creditops.adapters.simulation_forecast import ForecastInput, simulate_pools, streams_of
+from creditops.adapters.simulation_usage_paths import (
     ExplicitUsage,
-    ForecastInput,
-    VectorLedger,
     bootstrap,
     history_of,
     pool_seed,
-    simulate_pools,
-    streams_of,
 )
+from creditops.adapters.simulation_vector_ledger import VectorLedger
 from creditops.core.ledger import Ledger
 from creditops.core.model import Duration, Grant, Pool, Recurrence, Rollover, Usage
 

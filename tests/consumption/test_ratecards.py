@@ -4,31 +4,17 @@
 from __future__ import annotations
 
 import json
-import sys
 from decimal import Decimal as D
 
 import pytest
 
 from creditops.adapters.ratecards import card_from_document, shipped_card_texts, shipped_cards
 from creditops.adapters.yamlio import parse_yaml
-from creditops.cli import main, output
 from creditops.core.errors import InputError
 from creditops.services import consumption as cs
+from tests.command_line import run
 from tests.conftest import EXAMPLES
 from tests.consumption.conftest import REGISTER
-
-
-def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str
-        ) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["creditops", *args])
-    monkeypatch.setattr(output.console, "width", 250)
-    code = 0
-    try:
-        main()
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_every_shipped_figure_has_sources_a_date_and_a_confidence() -> None:

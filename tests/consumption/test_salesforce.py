@@ -4,7 +4,6 @@ SOQL paging, the Data 360 query API, errors, request limits and incremental sync
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from decimal import Decimal as D
 from pathlib import Path
@@ -14,10 +13,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from creditops.adapters.salesforce import SalesforceClient, credentials_from_environment
-from creditops.cli import main, output
 from creditops.core.errors import InputError
 from creditops.services import salesforce_sync as sf
 from creditops.services import workspace as ws
+from tests.command_line import run as run_command
 from tests.consumption.conftest import state, usage_rows
 from tests.consumption.salesforce_server import Org, serve
 
@@ -152,17 +151,9 @@ def test_jwt_bearer_login(workspace, org, tmp_path, monkeypatch) -> None:
 def test_sync_command(org, tmp_path, capsys, monkeypatch) -> None:
     url = f"sqlite:///{tmp_path / 'ws.db'}"
     ws.init_workspace(url).close()
-    monkeypatch.setattr(output.console, "width", 250)
 
     def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["creditops", *args, "--db", url])
-        code = 0
-        try:
-            main()
-        except SystemExit as exit_:
-            code = int(exit_.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
+        return run_command(capsys, monkeypatch, *args, "--db", url)
 
     code, out, _ = run("sync", "salesforce")
     assert code == 0 and "5 entitlement(s) read (5 new or changed)" in out

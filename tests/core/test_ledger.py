@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from creditops.core.ledger import Ledger, LedgerError, balance_at
+from creditops.core.ledger import Ledger, balance_at
 from creditops.core.model import (
     Duration,
     Grant,
@@ -18,6 +18,7 @@ from creditops.core.model import (
     Rollover,
     Usage,
 )
+from creditops.core.replay import LedgerError
 
 
 def t(text: str) -> datetime:

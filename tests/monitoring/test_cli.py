@@ -4,29 +4,16 @@ exit codes."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from creditops.cli import main, output
+from tests.command_line import run
 from tests.conftest import EXAMPLES
 from tests.monitoring.conftest import free_port
 
 AS_OF = "2026-10-31"
 
-
-def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str
-        ) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["creditops", *args])
-    monkeypatch.setattr(output.console, "width", 250)
-    code = 0
-    try:
-        main()
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

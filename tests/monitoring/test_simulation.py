@@ -10,16 +10,14 @@ from decimal import Decimal as D
 import numpy as np
 import pytest
 
-from creditops.adapters.simulation_forecast import (
+from creditops.adapters.simulation_forecast import ForecastInput, simulate_pool
+from creditops.adapters.simulation_usage_paths import (
     ExplicitUsage,
-    ForecastInput,
     History,
-    VectorLedger,
     bootstrap,
-    build_schedule,
-    simulate_pool,
     trend_factors,
 )
+from creditops.adapters.simulation_vector_ledger import VectorLedger, build_schedule
 from creditops.core.ledger import Ledger
 from creditops.core.model import (
     Duration,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,8 +11,8 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from creditops.cli import main, output
 from creditops.services import partners as service
+from tests.command_line import run as run_command
 from tests.partners.helpers import write_events_csv
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,15 +21,7 @@ EXAMPLE = ROOT / "examples" / "partners"
 
 def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
         *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["creditops", "partners", *args])
-    monkeypatch.setattr(output.console, "width", 250)
-    code = 0
-    try:
-        main()
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_command(capsys, monkeypatch, "partners", *args)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from creditops.cli.renewal import register
+from creditops.cli import renewal, trueup
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 
@@ -18,7 +18,8 @@ def cli() -> typer.Typer:
     app = typer.Typer()
     report = typer.Typer()
     app.add_typer(report, name="report")
-    register(app, report)
+    trueup.register(app, report)
+    renewal.register(app, report)
     return app
 
 

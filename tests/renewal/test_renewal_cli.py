@@ -191,14 +191,15 @@ def test_brief_format_option_offers_every_format_of_the_service(runner: CliRunne
 
 
 HEAVY = ("numpy", "openpyxl", "weasyprint", "sklearn", "jinja2", "pydantic", "yaml",
-         "icalendar", "duckdb", "sqlalchemy")
+         "icalendar", "duckdb", "sqlalchemy", "apprise", "ibis", "pyarrow")
 
 
-@pytest.mark.parametrize("area", ["renewal", "success"])
+@pytest.mark.parametrize("area", ["ledger", "consumption", "monitoring", "governance", "trueup",
+                                  "renewal", "success", "partners"])
 def test_cli_modules_import_no_heavy_library(area: str) -> None:
-    """The command modules of the renewal and success-plan areas load their services only when
-    a command runs, so that `creditops --help` stays quick. The area's module is imported on
-    its own (creditops/cli/__init__.py would import every other area too)."""
+    """Every area's command module loads its services only when a command runs, so that
+    `creditops --help` stays quick. The area's module is imported on its own
+    (creditops/cli/__init__.py would import every other area too)."""
     code = (
         "import sys, types, creditops\n"
         "package = types.ModuleType('creditops.cli')\n"

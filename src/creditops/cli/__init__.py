@@ -11,7 +11,16 @@ import sys
 
 import typer
 
-from creditops.cli import consumption, ledger, monitoring, partners, renewal, success
+from creditops.cli import (
+    consumption,
+    governance,
+    ledger,
+    monitoring,
+    partners,
+    renewal,
+    success,
+    trueup,
+)
 from creditops.cli.output import err_console
 from creditops.core.errors import InputError
 from creditops.services.errors import NotFoundError
@@ -26,7 +35,7 @@ app = typer.Typer(
 report_app = typer.Typer(help="Reports: governance review, renewal brief.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
 
-for module in (ledger, consumption, monitoring, renewal, success, partners):
+for module in (ledger, consumption, monitoring, governance, trueup, renewal, success, partners):
     module.register(app, report_app)
 
 

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from creditops.cli.output import console, print_csv, print_json
-from creditops.core.ledger import PoolBalance
+from creditops.core.balances import PoolBalance
 from creditops.core.register import PoolRegister, Register, RegisterRow
 
 if TYPE_CHECKING:

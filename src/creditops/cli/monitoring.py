@@ -1,4 +1,5 @@
-"""Forecasts, alerts, plans, acceleration, outcomes, the governance review and the calendar.
+"""Forecasts and alerts: `creditops forecast`, `creditops check` and `creditops alerts`, and the
+formatting helpers the monitoring and governance commands share.
 
 The services (and with them numpy, apprise, openpyxl, jinja2) are imported inside the commands,
 so that `creditops --help` stays quick.
@@ -7,16 +8,15 @@ so that `creditops --help` stays quick.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from creditops.cli.ledger import AsOfOption, DbOption, JsonOption
-from creditops.cli.output import console, decimal_option, err_console, print_json, print_table
+from creditops.cli.output import console, err_console, print_json, print_table
 from creditops.core.errors import InputError, Problem
 from creditops.core.numbers import normalize, round_to
 
@@ -47,15 +47,10 @@ forecast_app = typer.Typer(cls=_DefaultCommandGroup, no_args_is_help=False,
                                 "backtest` measures its accuracy.")
 alerts_app = typer.Typer(help="The alerts inbox: list, acknowledge, resolve.",
                          no_args_is_help=True)
-plan_app = typer.Typer(help="Utilisation plans: milestones, coverage, plan-vs-actual.",
-                       no_args_is_help=True)
-outcome_app = typer.Typer(help="Outcomes: before/after metrics tied to pools, grants, "
-                          "milestones.", no_args_is_help=True)
-calendar_app = typer.Typer(help="Calendar export (iCalendar).", no_args_is_help=True)
 
 
 def register(app: typer.Typer, report: typer.Typer) -> None:
-    """Adds this module's commands to the main app and the `report` group."""
+    """Adds this module's commands to the main app."""
     app.add_typer(forecast_app, name="forecast")
     forecast_app.command("show", hidden=True)(forecast)
     forecast_app.command("backtest")(backtest)
@@ -64,16 +59,6 @@ def register(app: typer.Typer, report: typer.Typer) -> None:
     alerts_app.command("list")(alerts_list)
     alerts_app.command("ack")(alerts_ack)
     alerts_app.command("resolve")(alerts_resolve)
-    app.add_typer(plan_app, name="plan")
-    plan_app.command("show")(plan_show)
-    plan_app.command("import")(plan_import)
-    app.command("accelerate")(accelerate)
-    app.add_typer(outcome_app, name="outcome")
-    outcome_app.command("add")(outcome_add)
-    outcome_app.command("list")(outcome_list)
-    app.add_typer(calendar_app, name="calendar")
-    calendar_app.command("export")(calendar_export)
-    report.command("governance")(governance)
 
 
 # -- formatting -----------------------------------------------------------------------------------
@@ -106,10 +91,10 @@ def dates(value: DateBand) -> str:
     return " / ".join(day(v) if v else "—" for v in (value.p10, value.p50, value.p90))
 
 
-def _open(db: str | None) -> Any:
-    from creditops.services.workspace import open_workspace
+def open_workspace(db: str | None) -> Any:
+    from creditops.services import workspace
 
-    return open_workspace(db)
+    return workspace.open_workspace(db)
 
 
 # -- forecast -----------------------------------------------------------------------------------
@@ -181,7 +166,7 @@ def forecast(
     from creditops.services.forecast import forecast_workspace
 
     options = _options(paths, seed, history_days, horizon_days, no_plan, no_trend)
-    workspace = _open(db)
+    workspace = open_workspace(db)
     outlooks = forecast_workspace(workspace, pool, as_of, options)
     workspace.close()
     if as_json:
@@ -258,7 +243,7 @@ def backtest(
     from creditops.services.forecast import backtest_workspace
 
     options = _options(paths, seed, history_days, None, True, False)
-    workspace = _open(db)
+    workspace = open_workspace(db)
     report = backtest_workspace(workspace, as_of, pool_id=pool, options=options)
     workspace.close()
     if as_json:
@@ -324,7 +309,7 @@ def check(
     from creditops.adapters.notify import chat_label
     from creditops.services.alerts import run_check
 
-    workspace = _open(db)
+    workspace = open_workspace(db)
     report = run_check(workspace, as_of, dry_run=dry_run, digest=digest)
     workspace.close()
     labels: dict[str, str] = {}
@@ -362,7 +347,7 @@ def alerts_list(
     """Alerts with their state and delivery status."""
     from creditops.services.alerts import list_alerts
 
-    workspace = _open(db)
+    workspace = open_workspace(db)
     views = list_alerts(workspace, None if state == "all" else state, pool)
     workspace.close()
     if as_json:
@@ -403,7 +388,7 @@ def alerts_ack(alert_id: AlertId, note: NoteOption = None, db: DbOption = None) 
     """Acknowledge an alert (who and when are kept)."""
     from creditops.services.alerts import set_state
 
-    workspace = _open(db)
+    workspace = open_workspace(db)
     alert = set_state(workspace, alert_id, "acknowledged", note=note)
     workspace.close()
     console.print(f"alert {alert.id} acknowledged by {alert.state_changed_by}", highlight=False)
@@ -413,249 +398,8 @@ def alerts_resolve(alert_id: AlertId, note: NoteOption = None, db: DbOption = No
     """Resolve an alert; its undelivered messages are dropped."""
     from creditops.services.alerts import set_state
 
-    workspace = _open(db)
+    workspace = open_workspace(db)
     alert = set_state(workspace, alert_id, "resolved", note=note)
     workspace.close()
     console.print(f"alert {alert.id} resolved by {alert.state_changed_by}", highlight=False)
 
-
-# -- plans and acceleration -----------------------------------------------------------------------
-
-def plan_show(
-    pool: Annotated[str | None, typer.Argument(help="Pool id: its milestones one by one.")]
-    = None,
-    as_of: AsOfOption = None,
-    as_json: JsonOption = False,
-    db: DbOption = None,
-) -> None:
-    """Plan coverage (planned ahead ÷ remaining), front-loading (share planned in the first
-    half of the grant's life) and plan-vs-actual per pool."""
-    from creditops.services.plans import workspace_plans
-
-    workspace = _open(db)
-    views = workspace_plans(workspace, as_of, pool_id=pool)
-    workspace.close()
-    if as_json:
-        print_json([{
-            "pool": v.pool.id, "remaining": v.remaining, "plan_coverage": v.coverage,
-            "front_loading": v.front_loading,
-            "planned_to_date": v.progress.planned_to_date if v.progress else None,
-            "actual_to_date": v.progress.actual_to_date if v.progress else None,
-            "behind_pct": v.progress.behind_pct if v.progress else None,
-            "plan_start": v.progress.start if v.progress else None,
-            "milestones": [{"id": m.milestone.id, "date": day(m.milestone.at),
-                            "quantity": m.milestone.quantity,
-                            "description": m.milestone.description,
-                            "owner": m.milestone.owner, "project": m.milestone.project,
-                            "planned_cumulative": m.planned_cumulative,
-                            "actual_cumulative": m.actual_cumulative}
-                           for m in (v.progress.milestones if v.progress else ())],
-        } for v in views])
-        return
-    print_table("Utilisation plans", ["pool", "milestones", "remaining", "coverage",
-                                      "front-loading", "planned to date", "actual to date",
-                                      "behind"],
-                [[v.pool.id, len(v.milestones), f"{qty(v.remaining)} {v.pool.unit}",
-                  pct(v.coverage), pct(v.front_loading),
-                  qty(v.progress.planned_to_date) if v.progress else "—",
-                  qty(v.progress.actual_to_date) if v.progress else "—",
-                  pct(v.progress.behind_pct) if v.progress else "—"] for v in views])
-    if pool and views and views[0].progress:
-        progress = views[0].progress
-        print_table(f"Plan of {pool} since {day(progress.start)}",
-                    ["date", "planned", "description", "owner", "project",
-                     "cumulative plan", "cumulative actual"],
-                    [[day(m.milestone.at), qty(m.milestone.quantity), m.milestone.description,
-                      m.milestone.owner, m.milestone.project, qty(m.planned_cumulative),
-                      qty(m.actual_cumulative)] for m in progress.milestones])
-
-
-def plan_import(file: Annotated[Path, typer.Argument(help="Milestones CSV: pool, date, "
-                                                     "quantity; optional description, owner, "
-                                                     "project, usage_type, id.")],
-                db: DbOption = None) -> None:
-    """Load milestones from a CSV (the plan of the pools it names). Recorded as an import
-    that `creditops imports rollback` undoes."""
-    from creditops.services.plans import import_plan
-
-    workspace = _open(db)
-    summary = import_plan(workspace, file)
-    workspace.close()
-    console.print(f"plan {file.name} (import {summary.import_id}): {summary.created} created, "
-                  f"{summary.updated} updated, {summary.unchanged} unchanged, "
-                  f"{summary.deleted} removed", highlight=False)
-
-
-def accelerate(
-    grant: Annotated[str, typer.Argument(help="Grant id.")],
-    as_of: AsOfOption = None,
-    buffer_days: Annotated[int, typer.Option("--buffer-days", help="Finish this many days "
-                                             "before the expiry.")] = 30,
-    adopt: Annotated[bool, typer.Option("--adopt", help="Record the plan: later runs track "
-                                        "actual consumption against it from today.")] = False,
-    as_json: JsonOption = False,
-    db: DbOption = None,
-) -> None:
-    """The acceleration plan of an at-risk grant: the run-rate needed to use it fully before
-    its expiry (minus a buffer), the gap to the current run-rate, candidate uses from the
-    plan, and a weekly tracking table."""
-    from creditops.services.plans import accelerate as service
-
-    workspace = _open(db)
-    view = service(workspace, grant, as_of, buffer_days=buffer_days, adopt=adopt)
-    workspace.close()
-    plan = view.plan
-    unit = view.pool.unit
-    if as_json:
-        print_json({"pool": view.pool.id, "grant": plan.grant_id, "status": view.grant.status,
-                    "projected_unconsumed": view.grant.projected_unconsumed,
-                    "adopted": view.adopted, **{k: v for k, v in plan.__dict__.items()
-                                                 if k != "weeks"},
-                    "weeks": plan.weeks,
-                    "candidates": [{"id": m.id, "date": day(m.at), "quantity": m.quantity,
-                                    "description": m.description, "owner": m.owner,
-                                    "project": m.project} for m in view.candidates]})
-        return
-    console.print(
-        f"[bold]{plan.grant_id}[/] ({view.pool.id}): {view.grant.status}, "
-        f"{qty(view.grant.remaining)} {unit} left, last day {last_day(plan.expires)}; "
-        f"projected to lapse {qty(view.grant.projected_unconsumed)} "
-        f"({pct(view.grant.projected_unconsumed_pct)})", highlight=False)
-    buffer = f"{plan.buffer_days} days before the expiry" if plan.buffer_kept else \
-        "by the expiry (closer than the buffer)"
-    console.print(
-        f"to use {qty(plan.to_consume)} {unit}"
-        + (f" (with {qty(plan.ahead_in_burn_order)} of grants that burn first)"
-           if plan.ahead_in_burn_order else "")
-        + f" {buffer}, by the end of {last_day(plan.target)}: {qty(plan.needed_rate)} "
-        f"{unit}/day needed, "
-        f"current {qty(plan.current_rate)}/day, gap {qty(plan.gap)}/day"
-        + (f" (×{qty(round_to(plan.multiplier, 2))})" if plan.multiplier else ""),
-        highlight=False)
-    if view.candidates:
-        print_table("Candidate uses: milestones still ahead in the plan",
-                    ["date", "quantity", "description", "owner", "project"],
-                    [[day(m.at), qty(m.quantity), m.description, m.owner, m.project]
-                     for m in view.candidates])
-    else:
-        console.print("no milestones ahead: add candidate uses with `creditops plan import`",
-                      highlight=False)
-    print_table(f"Weekly tracking from {day(plan.started)}"
-                + (" (adopted plan)" if view.adopted else ""),
-                ["week from", "to (last day)", "target cumulative", "actual cumulative",
-                 "on track"],
-                [[day(w.start), last_day(w.end), qty(round_to(w.target_cumulative, 2)),
-                  qty(w.actual_cumulative),
-                  "—" if w.on_track is None else ("yes" if w.on_track else "NO")]
-                 for w in plan.weeks])
-
-
-# -- outcomes -------------------------------------------------------------------------------------
-
-
-
-def _date(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InputError(Problem(f"{text!r} is not a date (YYYY-MM-DD)", column=option)
-                         ) from None
-
-
-def outcome_add(
-    metric: Annotated[str, typer.Option("--metric", help="What was measured, e.g. "
-                                        "'user adoption'.")],
-    pool: Annotated[str | None, typer.Option("--pool")] = None,
-    grant: Annotated[str | None, typer.Option("--grant")] = None,
-    milestone: Annotated[str | None, typer.Option("--milestone")] = None,
-    unit: Annotated[str | None, typer.Option("--unit", help="e.g. %, tickets/month")] = None,
-    before: Annotated[str | None, typer.Option("--before")] = None,
-    after: Annotated[str | None, typer.Option("--after")] = None,
-    before_date: Annotated[str | None, typer.Option("--before-date")] = None,
-    after_date: Annotated[str | None, typer.Option("--after-date")] = None,
-    value_used: Annotated[str | None, typer.Option("--value-used", help="Value of credits or "
-                                                   "incentives used for it.")] = None,
-    note: Annotated[str | None, typer.Option("--note")] = None,
-    db: DbOption = None,
-) -> None:
-    """Record a before/after outcome tied to a pool, a grant or a milestone."""
-    from creditops.services.governance import outcome_from_row
-    from creditops.services.plans import OutcomeInput, add_outcome
-
-    data = OutcomeInput(metric=metric, pool_id=pool, grant_id=grant, milestone_id=milestone,
-                        unit=unit, before=decimal_option(before, "--before"),
-                        after=decimal_option(after, "--after"),
-                        before_day=_date(before_date, "--before-date"),
-                        after_day=_date(after_date, "--after-date"),
-                        value_used=decimal_option(value_used, "--value-used"), note=note)
-    workspace = _open(db)
-    row = add_outcome(workspace, data)
-    workspace.close()
-    change = outcome_from_row(row).change
-    console.print(f"outcome {row.id} recorded: {row.metric}"
-                  + (f" {'+' if change > 0 else ''}{pct(change)}" if change is not None
-                     else ""), highlight=False)
-
-
-def outcome_list(pool: Annotated[str | None, typer.Option("--pool")] = None,
-                 as_json: JsonOption = False, db: DbOption = None) -> None:
-    """Recorded outcomes."""
-    from creditops.services.governance import outcome_from_row
-    from creditops.services.plans import list_outcomes
-
-    workspace = _open(db)
-    rows = list_outcomes(workspace, pool)
-    workspace.close()
-    fields = ("id", "pool_id", "grant_id", "milestone_id", "metric", "unit", "before", "after",
-              "before_day", "after_day", "value_used", "note", "actor", "created_at")
-    if as_json:
-        print_json([{name: getattr(r, name) for name in fields}
-                    | {"change": outcome_from_row(r).change} for r in rows])
-        return
-    print_table("Outcomes", ["id", "tied to", "metric", "before", "after", "change", "dates",
-                             "value used", "note"],
-                [[r.id, r.grant_id or r.milestone_id or r.pool_id, r.metric,
-                  f"{qty(r.before)} {r.unit or ''}".strip(),
-                  f"{qty(r.after)} {r.unit or ''}".strip(), pct(outcome_from_row(r).change),
-                  f"{r.before_day or '—'} → {r.after_day or '—'}", money(r.value_used), r.note]
-                 for r in rows])
-
-
-# -- governance report and calendar -----------------------------------------------------------
-
-def governance(
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write "
-                                                "(default governance-PERIOD.FORMAT).")] = None,
-    period: Annotated[str | None, typer.Option("--period", help="2026Q3, 2026H1 or 2026 "
-                                               "(default: the quarter of --as-of).")] = None,
-    fmt: Annotated[str | None, typer.Option("--format", help="html, xlsx or md (default: "
-                                            "from the file name, else html).")] = None,
-    as_of: AsOfOption = None,
-    db: DbOption = None,
-) -> None:
-    """The quarterly governance review: value used and lapsed by kind, value at risk, alerts,
-    plan progress and outcomes."""
-    from creditops.services.governance import export_governance
-
-    workspace = _open(db)
-    report, output = export_governance(workspace, output, fmt, period, as_of)
-    workspace.close()
-    console.print(f"governance review {report.period.label} written to {output}",
-                  highlight=False)
-    console.print(report.headline, highlight=False)
-
-
-def calendar_export(file: Annotated[Path, typer.Argument(help="The .ics file to write.")],
-                    as_of: AsOfOption = None, db: DbOption = None) -> None:
-    """Expiries, alert lead dates, milestones and renewal dates as an iCalendar file; a new
-    export updates the events a calendar imported before (stable UIDs)."""
-    from creditops.services.governance import export_calendar
-
-    workspace = _open(db)
-    summary = export_calendar(workspace, file, as_of)
-    workspace.close()
-    console.print(f"{summary.events} events written to {file} ("
-                  + ", ".join(f"{n} {kind}" for kind, n in summary.by_kind.items()) + ")",
-                  highlight=False)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from creditops.core.ledger import GrantBalance
+from creditops.core.balances import GrantBalance
 from creditops.core.model import Grant, Pool, Usage
 from creditops.core.numbers import ZERO, normalize, round_to
 

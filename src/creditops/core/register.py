@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from creditops.core.ledger import GrantBalance, Ledger, PoolBalance
+from creditops.core.balances import GrantBalance, PoolBalance
+from creditops.core.ledger import Ledger
 from creditops.core.model import (
     DEFAULT_RISK_THRESHOLD,
     DEFAULT_RUN_RATE_WINDOW_DAYS,

@@ -28,29 +28,31 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from creditops.adapters.events import (
+from creditops.adapters.event_problems import (
     LOCATED_PROBLEMS,
+    LocatedRow,
+    has_problems,
+    locate_problems,
+    rejected_by_reader,
+    translate_engine_error,
+    valid_only,
+)
+from creditops.adapters.events import (
     EventEngine,
     EventSource,
-    LocatedRow,
     connect_engine,
     day_of,
     first_copies,
     first_copy_totals,
     fresh_events,
-    has_problems,
     keyed_events,
-    locate_problems,
     manifest_parts,
     parse_mapping,
     read_events,
-    rejected_by_reader,
     reporting_progress,
     resolve_source,
     seen_table,
     totals_by_day,
-    translate_engine_error,
-    valid_only,
     write_manifest,
 )
 from creditops.adapters.ratecards import (

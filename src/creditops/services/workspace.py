@@ -48,8 +48,9 @@ from creditops.adapters.storage.tables import (
 )
 from creditops.adapters.usage_file import BadRow, UsageRecord, file_sha256, read_usage_rows
 from creditops.config import load_settings
+from creditops.core.balances import PoolBalance
 from creditops.core.errors import InputError, Problem
-from creditops.core.ledger import PoolBalance, balance_at
+from creditops.core.ledger import balance_at
 from creditops.core.model import Contract, Pool, Usage, day_end
 from creditops.core.numbers import ZERO
 from creditops.core.register import Register, RegisterSettings, build_register
