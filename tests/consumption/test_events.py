@@ -211,6 +211,29 @@ def test_a_parquet_file_that_comes_again_with_more_events(workspace, tmp_path) -
     assert (same.rows_read, same.events, same.duplicate, same.daily_totals) == (6, 0, 6, 0)
 
 
+def test_progress_counts_the_rows_read(workspace, tmp_path, monkeypatch) -> None:
+    from creditops.adapters import events as ev
+
+    lines = [f"e{i},2026-08-01T10:00:00Z,flex,action,1" for i in range(2000)]
+    path = write(tmp_path / "events.csv", lines)
+    reports: list[ev.ReadProgress] = []
+    summary = cs.import_events(workspace, str(path), on_progress=reports.append)
+    assert summary.rows_read == 2000 and reports[-1] == ev.ReadProgress(2000, 2000, True)
+    assert all(r.rows <= (r.total or 0) for r in reports)
+
+    source = ev.resolve_source(str(path), ev.parse_mapping(None), local=True)
+    assert ev.expected_rows(source) == (2000, False)  # read whole: the lines, less the header
+    monkeypatch.setattr(ev, "SAMPLE_BYTES", 4096)  # a sample: scaled to the file's size
+    estimate, exact = ev.expected_rows(source)
+    assert not exact and abs(estimate - 2000) <= 200  # the first lines are a little shorter
+    pq.write_table(pa.table({"id": ["a", "b", "c"]}), tmp_path / "x.parquet")
+    parquet = ev.EventSource("x", [tmp_path / "x.parquet", tmp_path / "x.parquet"], "parquet",
+                             ev.parse_mapping(None))
+    assert ev.expected_rows(parquet) == (6, True)
+    cluster = ev.EventSource("events_table", [], "table", ev.parse_mapping(None))
+    assert ev.expected_rows(cluster) == (None, False)
+
+
 def test_colliding_id_hashes_still_keep_one_first_copy_per_id() -> None:
     import ibis
 

@@ -136,12 +136,17 @@ overrides:
     assert code == 2 and "no rate card 'nope'" in err and "contract 'XX'" in err
 
 
-def test_import_commands_end_to_end(capsys, monkeypatch, tmp_path) -> None:
+@pytest.fixture
+def loaded(capsys, monkeypatch, tmp_path) -> None:
+    """A workspace with the consumption register loaded, as CREDITOPS_DATABASE_URL."""
     monkeypatch.setenv("CREDITOPS_DATABASE_URL", f"sqlite:///{tmp_path / 'ws.db'}")
     register = tmp_path / "register.yaml"
     register.write_text(REGISTER, encoding="utf-8")
     run(capsys, monkeypatch, "init")
     run(capsys, monkeypatch, "load", str(register))
+
+
+def test_import_commands_end_to_end(loaded, capsys, monkeypatch, tmp_path) -> None:
     events = tmp_path / "events.csv"
     events.write_text("id,at,pool,usage_type,quantity\n"
                       "1,2026-08-01T10:00:00Z,data-cloud,unification,3200000\n", encoding="utf-8")
@@ -164,3 +169,24 @@ def test_import_commands_end_to_end(capsys, monkeypatch, tmp_path) -> None:
     assert code == 0 and "mc-messages: 54" in out
     code, _, err = run(capsys, monkeypatch, "import", "events", str(tmp_path / "none.csv"))
     assert code == 2 and "no such file" in err
+
+
+def test_import_events_shows_the_rows_read_on_a_terminal(loaded, capsys, monkeypatch,
+                                                          tmp_path) -> None:
+    from creditops.adapters.events import ReadProgress
+    from creditops.cli import consumption, output
+
+    assert consumption.rows_read(ReadProgress(1_200_000, 10_000_000, False)) == \
+        "1,200,000 rows read of about 10,000,000"
+    assert consumption.rows_read(ReadProgress(7, 7, True)) == "7 rows read of 7"
+    assert consumption.rows_read(ReadProgress(0, None, False)) == "0 rows read"
+    shown: list[ReadProgress] = []
+    monkeypatch.setattr(consumption, "rows_read", lambda read: shown.append(read) or "")
+    events = tmp_path / "events.csv"
+    events.write_text("id,at,pool,usage_type,quantity\n" + "".join(
+        f"{i},2026-08-01T10:00:00Z,data-cloud,unification,1\n" for i in range(300)),
+        encoding="utf-8")
+    monkeypatch.setattr(output.console, "_force_terminal", True)
+    code, out, _ = run(capsys, monkeypatch, "import", "events", str(events))
+    assert code == 0 and "300 events counted" in out
+    assert shown[-1] == ReadProgress(300, 300, True)  # the bar ends on the rows really read

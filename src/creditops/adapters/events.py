@@ -427,26 +427,64 @@ def manifest_parts(path: Path) -> Iterator[bytes]:
 
 # -- progress --------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class ReadProgress:
+    """How far the read of the events has come: ``rows`` of ``total`` (None when the engine
+    cannot tell); ``exact`` when the total comes from the files' metadata rather than from
+    their size."""
+
+    rows: int
+    total: int | None
+    exact: bool
+
+
+SAMPLE_BYTES = 1 << 20
+
+
+def expected_rows(source: EventSource) -> tuple[int | None, bool]:
+    """The number of events the files hold: exact for Parquet (its metadata), estimated for CSV
+    (the size over the mean length of the first lines), unknown for cluster sources."""
+    if not source.files:
+        return None, False
+    if source.format == "parquet":
+        return sum(pq.read_metadata(path).num_rows for path in source.files), True
+    total = 0
+    for path in source.files:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            sample = handle.read(SAMPLE_BYTES)
+        lines = sample.count(b"\n") + (not sample.endswith(b"\n") and bool(sample))
+        if len(sample) < size:  # a sample: scale its lines to the whole file
+            lines = size * lines // len(sample)
+        total += max(lines - 1, 0)  # less the header
+    return total, False
+
+
 @contextlib.contextmanager
-def reporting_progress(engine: EventEngine, on_progress: Callable[[float], None] | None
-                       ) -> Iterator[None]:
-    """Polls DuckDB's progress of the running query (0 to 1) while the block runs."""
-    if on_progress is None or not engine.is_duckdb:
+def reporting_progress(engine: EventEngine, source: EventSource,
+                       on_progress: Callable[[ReadProgress], None] | None) -> Iterator[None]:
+    """Reports the rows read so far while the block runs: DuckDB's progress of the running
+    query times the rows expected."""
+    if on_progress is None:
         yield
         return
+    total, exact = expected_rows(source)
     done = threading.Event()
 
     def poll() -> None:
         while not done.wait(0.2):
             with contextlib.suppress(Exception):
                 value = engine.backend.con.query_progress()
-                if value is not None and value >= 0:
-                    on_progress(min(float(value) / 100, 1.0))
+                if value is not None and value >= 0 and total is not None:
+                    on_progress(ReadProgress(int(total * min(float(value) / 100, 1.0)), total,
+                                             exact))
 
     thread = threading.Thread(target=poll, daemon=True)
-    thread.start()
+    if engine.is_duckdb:
+        thread.start()
     try:
         yield
     finally:
         done.set()
-        thread.join()
+        if engine.is_duckdb:
+            thread.join()

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from creditops.cli.ledger import (
     DbOption,
@@ -206,12 +206,25 @@ def ratecard_load(file: Annotated[Path, typer.Argument(help="A rate card or over
 # -- imports -----------------------------------------------------------------------------------
 
 def _events_progress(work: Any, label: str) -> Any:
+    """Runs ``work(on_progress)`` with a bar of the rows read (of how many the files hold:
+    exact for Parquet, estimated from the size for CSV)."""
     if not console.is_terminal:
         return work(None)
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
-                  TimeElapsedColumn(), console=console, transient=True) as progress:
-        task = progress.add_task(f"reading {label}", total=1.0)
-        return work(lambda done: progress.update(task, completed=done))
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                  TextColumn("{task.fields[rows]}"), TimeElapsedColumn(), console=console,
+                  transient=True) as progress:
+        task = progress.add_task(f"reading {label}", total=None, rows="")
+
+        def show(read: Any) -> None:
+            progress.update(task, total=read.total, completed=read.rows, rows=rows_read(read))
+
+        return work(show)
+
+
+def rows_read(read: Any) -> str:
+    """``1,200,000 rows read of about 10,000,000`` (a ReadProgress, as the bar shows it)."""
+    of = "" if read.total is None else f" of {'' if read.exact else 'about '}{read.total:,}"
+    return f"{read.rows:,} rows read{of}"
 
 
 def _print_events_summary(summary: cs.EventsSummary) -> None:

@@ -40,6 +40,7 @@ from creditops.adapters.event_problems import (
 from creditops.adapters.events import (
     EventEngine,
     EventSource,
+    ReadProgress,
     connect_engine,
     day_of,
     first_copies,
@@ -303,7 +304,7 @@ def import_events(workspace: Workspace, location: str, *, mapping: str | None = 
                   rate_card: str | None = None, sandbox: bool = False,
                   engine_url: str = "duckdb", quarantine: Path | None = None,
                   kind: str = "events", actor: str | None = None, now: datetime | None = None,
-                  on_progress: Callable[[float], None] | None = None,
+                  on_progress: Callable[[ReadProgress], None] | None = None,
                   origin: EventsOrigin | None = None) -> EventsSummary:
     """Imports raw events (CSV or Parquet files, a glob, or on Spark a table or cluster path)
     as daily totals per pool and usage type, in one transaction."""
@@ -327,7 +328,7 @@ def import_events(workspace: Workspace, location: str, *, mapping: str | None = 
 def _import_events(session: Session, engine: EventEngine, source: EventSource, work: Path,
                    hasher: _Hasher, *, rate_card: str | None, sandbox: bool,
                    quarantine: Path | None, kind: str, actor: str, now: datetime,
-                   on_progress: Callable[[float], None] | None, origin: EventsOrigin
+                   on_progress: Callable[[ReadProgress], None] | None, origin: EventsOrigin
                    ) -> EventsSummary:
     pools: dict[str, str | None] = {pool_id: contract for pool_id, contract in
                                     session.execute(select(PoolRow.id, PoolRow.contract_id))}
@@ -345,7 +346,7 @@ def _import_events(session: Session, engine: EventEngine, source: EventSource, w
     manifest = work / "imported-ids.parquet"
     try:
         events = keyed_events(read_events(engine, source), native=engine.is_duckdb)
-        with _step("read"), reporting_progress(engine, on_progress):
+        with _step("read"), reporting_progress(engine, source, on_progress):
             if seen is None or source.format != "parquet":
                 # The files are read once (and each id hashed once); every later step works
                 # on the engine's own copy.
@@ -361,6 +362,8 @@ def _import_events(session: Session, engine: EventEngine, source: EventSource, w
                 with engine.building_on_the_right():
                     fresh = engine.cache(unseen)
                 rows_in_engine = int(events.count().to_pyarrow().as_py())
+        if on_progress is not None:
+            on_progress(ReadProgress(rows_in_engine, rows_in_engine, exact=True))
         with _step("repeated ids and daily totals"):
             totals, repeated = first_copy_totals(engine, fresh)
             bad = has_problems(totals, pool_ids)
