@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis
-import ibis.backends.duckdb  # loaded with the module, not within the timed import
+import ibis.backends.duckdb  # loaded with this module, not by the first import
 import ibis.expr.datatypes as dt
 import numpy as np
 import pyarrow as pa
@@ -195,9 +195,9 @@ class EventEngine:
 
     @contextlib.contextmanager
     def building_on_the_right(self) -> Iterator[None]:
-        """Joins build their hash table on the right side, as written. DuckDB guesses a CSV
-        file holds a few dozen rows and would otherwise build on the ten million events it
-        reads, rather than on the ids of the manifests."""
+        """Joins build their hash table on the right side, as written (the ids of the
+        manifests), rather than on the events being read, whose number DuckDB can misjudge:
+        it guesses a CSV file holds a few dozen rows."""
         if not self.is_duckdb:
             yield
             return
