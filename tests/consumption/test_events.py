@@ -3,6 +3,7 @@ UTC days, rate-card conversion, located errors and quarantine, on both databases
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from decimal import Decimal as D
 from pathlib import Path
@@ -13,6 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from creditops.adapters.storage.tables import ImportRow
+from creditops.adapters.usage_file import file_sha256
 from creditops.core.errors import InputError
 from creditops.services import consumption as cs
 from creditops.services import workspace as ws
@@ -217,7 +220,13 @@ def test_progress_counts_the_rows_read(workspace, tmp_path, monkeypatch) -> None
     lines = [f"e{i},2026-08-01T10:00:00Z,flex,action,1" for i in range(2000)]
     path = write(tmp_path / "events.csv", lines)
     reports: list[ev.ReadProgress] = []
+    priority = os.getpriority(os.PRIO_PROCESS, 0)
     summary = cs.import_events(workspace, str(path), on_progress=reports.append)
+    # Only the thread that hashes the file gave up priority, not this one.
+    assert os.getpriority(os.PRIO_PROCESS, 0) == priority
+    with workspace.session() as session:
+        recorded = session.get(ImportRow, summary.import_id)
+        assert recorded is not None and recorded.file_hash == file_sha256(path)
     assert summary.rows_read == 2000 and reports[-1] == ev.ReadProgress(2000, 2000, True)
     assert all(r.rows <= (r.total or 0) for r in reports)
 

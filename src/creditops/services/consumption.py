@@ -14,6 +14,8 @@ import contextlib
 import csv
 import hashlib
 import logging
+import os
+import sys
 import tempfile
 import threading
 import time as clock
@@ -278,7 +280,9 @@ class EventsOrigin:
 
 
 class _Hasher:
-    """SHA-256 of the input files, computed in a thread while the engine reads them."""
+    """SHA-256 of the input files, computed in a thread while the engine reads them. On Linux
+    the thread runs at the lowest priority, on what the engine leaves idle, rather than
+    taking turns with it."""
 
     def __init__(self, files: list[Path]) -> None:
         self.value = ""
@@ -287,6 +291,9 @@ class _Hasher:
         self._thread.start()
 
     def _run(self) -> None:
+        if sys.platform == "linux":
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
         if len(self._files) == 1:
             self.value = file_sha256(self._files[0])
             return
