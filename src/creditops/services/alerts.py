@@ -31,13 +31,6 @@ from creditops.adapters.notify import (
     send_email,
     split_address,
 )
-from creditops.adapters.storage.repository import (
-    load_contracts,
-    load_pools,
-    load_usage,
-    read_settings,
-    workspace_zone,
-)
 from creditops.adapters.storage.tables import AlertDeliveryRow, AlertRow, PoolRow
 from creditops.config import load_settings
 from creditops.core.alerts import (
@@ -59,8 +52,7 @@ from creditops.services.milestones import load_milestones
 from creditops.services.workspace import (
     Workspace,
     current_actor,
-    register_settings,
-    resolve_as_of,
+    load_facts,
 )
 
 STATES = ("open", "acknowledged", "resolved")
@@ -215,16 +207,12 @@ def _chances(entry: PoolRegister, usages: list[Any], milestones: list[Any], thre
 def evaluate(workspace: Workspace, as_of_text: str | None, *, now: datetime | None = None,
              digest: bool | None = None, with_forecast: bool = True) -> Evaluation:
     with workspace.session() as session:
-        zone = workspace_zone(session)
-        as_of = resolve_as_of(as_of_text, zone, now)
-        raw = read_settings(session)
-        settings = register_settings(raw)
+        facts = load_facts(session, as_of_text, now=now)
         pool_rows = list(session.scalars(select(PoolRow).order_by(PoolRow.id)))
-        channels = read_channels(raw, pool_rows)
-        pools = load_pools(session)
-        usage = load_usage(session, before=as_of)
-        contracts = load_contracts(session)
-        milestones = load_milestones(session, zone)
+        channels = read_channels(facts.document, pool_rows)
+        milestones = load_milestones(session, facts.zone)
+    as_of, raw, settings = facts.as_of, facts.document, facts.settings
+    pools, usage, contracts = facts.pools, facts.usage, facts.contracts
     currency = str(raw.get("currency", "USD"))
     base = rules_from_json(AlertRules(), raw.get("alerts"))
     base_recipients = list((raw.get("alerts") or {}).get("recipients") or [])

@@ -42,7 +42,12 @@ from creditops.core.register import Register, build_pool_register
 from creditops.services.alerts import rules_from_json
 from creditops.services.milestones import load_milestones
 from creditops.services.plans import plan_views
-from creditops.services.workspace import Workspace, register_settings, resolve_as_of
+from creditops.services.workspace import (
+    Workspace,
+    load_facts,
+    register_settings,
+    resolve_as_of,
+)
 
 FORMATS = ("html", "xlsx", "md")
 
@@ -178,15 +183,11 @@ def calendar_events(workspace: Workspace, as_of_text: str | None = None, *,
     and their renewal preparation dates. UIDs come from the ids, so a new export updates the
     events a calendar already holds."""
     with workspace.session() as session:
-        zone = workspace_zone(session)
-        as_of = resolve_as_of(as_of_text, zone, now)
-        raw = read_settings(session)
-        settings = register_settings(raw)
-        pools = load_pools(session)
-        usage = load_usage(session, before=as_of)
-        contracts = load_contracts(session)
-        milestones = load_milestones(session, zone)
-    rules = rules_from_json(AlertRules(), raw.get("alerts"))
+        facts = load_facts(session, as_of_text, now=now)
+        milestones = load_milestones(session, facts.zone)
+    as_of, settings, pools, usage, contracts = (facts.as_of, facts.settings, facts.pools,
+                                                facts.usage, facts.contracts)
+    rules = rules_from_json(AlertRules(), facts.document.get("alerts"))
     today = (as_of - timedelta(microseconds=1)).date()  # the last day as_of covers
     events: list[CalendarEvent] = []
     units = {pool.id: pool.unit for pool in pools}

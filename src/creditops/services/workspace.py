@@ -485,6 +485,7 @@ class WorkspaceFacts:
 
     zone: tzinfo
     as_of: datetime
+    document: dict[str, Any]  # the workspace's settings as stored (currency, alert rules, ...)
     settings: RegisterSettings
     pools: list[Pool]
     usage: dict[str, list[Usage]]
@@ -499,8 +500,9 @@ def load_facts(session: Session, as_of_text: str | None = None, *, pool_id: str 
     pools = load_pools(session, [pool_id] if pool_id else None)
     if pool_id and not pools:
         raise NotFoundError(f"no pool {pool_id!r}")
+    document = read_settings(session)
     return WorkspaceFacts(
-        zone=zone, as_of=as_of, settings=register_settings(read_settings(session)),
+        zone=zone, as_of=as_of, document=document, settings=register_settings(document),
         pools=pools, usage=load_usage(session, [p.id for p in pools] if pool_id else None,
                                       before=as_of),
         contracts=load_contracts(session),
