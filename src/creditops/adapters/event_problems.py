@@ -23,7 +23,8 @@ PROBLEM_REASONS = {
     "missing_at": ("at", "no instant (expected ISO 8601, e.g. 2026-08-01T14:30:00Z)"),
     "missing_pool": ("pool", "empty pool"),
     "unknown_pool": ("pool", "unknown pool"),
-    "bad_quantity": ("quantity", "not a non-negative decimal with at most 6 decimal places"),
+    "bad_quantity": ("quantity", "not a non-negative decimal with at most 6 decimal places "
+                                "(and no exponent)"),
 }
 
 

@@ -27,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from creditops.adapters.event_problems import (
@@ -65,6 +65,7 @@ from creditops.adapters.ratecards import (
     read_card_file,
     shipped_cards,
 )
+from creditops.adapters.storage.repository import insert_rows
 from creditops.adapters.storage.tables import (
     EventManifestRow,
     ImportRow,
@@ -354,21 +355,26 @@ def _import_events(session: Session, engine: EventEngine, source: EventSource, w
     try:
         events = keyed_events(read_events(engine, source), native=engine.is_duckdb)
         with _step("read"), reporting_progress(engine, source, on_progress):
-            if seen is None or source.format != "parquet":
+            if seen is None or (source.format != "parquet" and not engine.is_duckdb):
                 # The files are read once (and each id hashed once); every later step works
                 # on the engine's own copy.
-                raw = engine.cache(events)
-                rows_in_engine = int(raw.count().to_pyarrow().as_py())
+                raw, rows_in_engine = engine.keep(events)
                 fresh = raw if seen is None else engine.cache(fresh_events(raw, seen))
             else:
-                # Only the events not seen before are kept (none, when a file comes again):
-                # Parquet files count their rows for free. (Counting a CSV file's rows is a
-                # second pass over it, which costs more than keeping every row once.)
+                # Only the events not seen before are kept (none, when a file comes again),
+                # and only they are converted and hashed. Parquet files count their rows in
+                # their metadata; for CSV files DuckDB's profile of the read tells.
+                csv_on_duckdb = source.format == "csv" and engine.is_duckdb
                 unseen = keyed_events(read_events(engine, source, skip=seen),
                                       native=engine.is_duckdb)
                 with engine.building_on_the_right():
-                    fresh = engine.cache(unseen)
-                rows_in_engine = int(events.count().to_pyarrow().as_py())
+                    if engine.is_duckdb:
+                        fresh, _ = engine.keep(unseen, profile=csv_on_duckdb)
+                    else:
+                        fresh = engine.cache(unseen)
+                scanned = engine.rows_scanned("READ_CSV") if csv_on_duckdb else None
+                rows_in_engine = (scanned if scanned is not None
+                                  else int(events.count().to_pyarrow().as_py()))
         if on_progress is not None:
             on_progress(ReadProgress(rows_in_engine, rows_in_engine, exact=True))
         with _step("repeated ids and daily totals"):
@@ -408,8 +414,7 @@ def _import_events(session: Session, engine: EventEngine, source: EventSource, w
         rows, low = _usage_rows(session, totals, record.id, kind, pools, cards, rate_card,
                                 sandbox, source.label)
         # Identities name this import, so nothing can conflict: a plain bulk insert.
-        if rows:
-            session.execute(insert(UsageRow), rows)
+        insert_rows(session, UsageRow, rows)
         written = len(rows)
         writing.result()
     with _step("store manifest"):

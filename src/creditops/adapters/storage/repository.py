@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
@@ -19,6 +19,7 @@ from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from creditops.adapters.storage.tables import (
+    Base,
     ContractRow,
     GrantRow,
     PoolRow,
@@ -81,6 +82,44 @@ def is_current(engine: Engine) -> bool:
     heads = set(ScriptDirectory.from_config(_alembic_config()).get_heads())
     with engine.connect() as connection:
         return set(MigrationContext.configure(connection).get_current_heads()) == heads
+
+
+def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
+    """Inserts many new rows of a model's table (all with the same keys) in one driver call.
+    Each value goes through its column's type as with any insert, but an instant repeated down
+    a column (a day) is converted once, and the ORM's per-row bookkeeping, which costs more
+    than the database's own work for tens of thousands of rows, is skipped."""
+    if not rows:
+        return
+    table = Base.metadata.tables[model.__tablename__]
+    connection = session.connection()
+    dialect = connection.dialect
+    keys = list(rows[0])
+    compiled = table.insert().compile(dialect=dialect, column_keys=keys)
+    order = list(compiled.positiontup or []) if compiled.positional else keys
+    processors = [table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
+                  for key in order]
+    instants: dict[datetime, Any] = {}
+
+    def converted(row: Mapping[str, Any]) -> list[Any]:
+        values = []
+        for key, process in zip(order, processors, strict=True):
+            value = row[key]
+            if process is not None and value is not None:
+                if isinstance(value, datetime):
+                    if value not in instants:
+                        instants[value] = process(value)
+                    value = instants[value]
+                else:
+                    value = process(value)
+            values.append(value)
+        return values
+
+    if compiled.positional:
+        parameters: list[Any] = [tuple(converted(row)) for row in rows]
+    else:
+        parameters = [dict(zip(order, converted(row), strict=True)) for row in rows]
+    connection.exec_driver_sql(compiled.string, parameters)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
