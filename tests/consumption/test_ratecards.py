@@ -11,7 +11,7 @@ import pytest
 from creditops.adapters.ratecards import card_from_document, shipped_card_texts, shipped_cards
 from creditops.adapters.yamlio import parse_yaml
 from creditops.core.errors import InputError
-from creditops.services import consumption as cs
+from creditops.services import ratecards as rc
 from tests.command_line import run
 from tests.conftest import EXAMPLES
 from tests.consumption.conftest import REGISTER
@@ -115,8 +115,8 @@ overrides:
 """, encoding="utf-8")
     code, out, _ = run(capsys, monkeypatch, "ratecard", "load", str(overrides))
     assert code == 0 and "2 override(s)" in out
-    assert cs.convert_quantity(url, "flex-credits", "standard_action", D(10)).amount == 180
-    by_contract = cs.convert_quantity(url, "flex-credits", "standard_action", D(10),
+    assert rc.convert_quantity(url, "flex-credits", "standard_action", D(10)).amount == 180
+    by_contract = rc.convert_quantity(url, "flex-credits", "standard_action", D(10),
                                       contract="MSA")
     assert by_contract.amount == 150
     assert "set by contract MSA" in "\n".join(by_contract.explanation())
@@ -190,3 +190,16 @@ def test_import_events_shows_the_rows_read_on_a_terminal(loaded, capsys, monkeyp
     code, out, _ = run(capsys, monkeypatch, "import", "events", str(events))
     assert code == 0 and "300 events counted" in out
     assert shown[-1] == ReadProgress(300, 300, True)  # the bar ends on the rows really read
+
+
+def test_rate_card_services_load_no_event_engine() -> None:
+    """`creditops ratecard …` needs the rate cards only: not DuckDB, Ibis or Arrow, which the
+    raw-event import loads."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nimport creditops.services.ratecards\n"
+            "print(' '.join(n for n in ('duckdb', 'ibis', 'pyarrow') if n in sys.modules))\n")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True).stdout.split()
+    assert loaded == []

@@ -12,8 +12,8 @@ from openpyxl import Workbook
 
 from creditops.adapters.register_file import read_register_file
 from creditops.core.errors import InputError
-from creditops.services import consumption as cs
 from creditops.services import marketing_cloud as marketing
+from creditops.services import ratecards as rc
 from creditops.services import wallet
 from creditops.services import workspace as ws
 from tests.conftest import EXAMPLES
@@ -173,7 +173,7 @@ overrides:
         rate: {value: 25, sources: ["Order form MC-2025, schedule B"], as_of: 2025-02-01,
                confidence: high}
 """, encoding="utf-8")
-    assert "1 override(s)" in cs.load_rate_card_file(workspace, overrides)
+    assert "1 override(s)" in rc.load_rate_card_file(workspace, overrides)
     assert marketing.import_marketing_cloud(workspace, path).events == 1
     assert sum(r.quantity for r in usage_rows(workspace)) == D(45)
 

@@ -32,12 +32,14 @@ from creditops.core.ratecard import Conversion, RateCard
 if TYPE_CHECKING:
     import creditops.services.consumption as cs
     import creditops.services.marketing_cloud as marketing
+    import creditops.services.ratecards as rc
     import creditops.services.salesforce_sync as sf
     import creditops.services.wallet as wallet
     import creditops.services.workspace as ws
 else:
     cs = LazyModule("creditops.services.consumption")
     marketing = LazyModule("creditops.services.marketing_cloud")
+    rc = LazyModule("creditops.services.ratecards")
     sf = LazyModule("creditops.services.salesforce_sync")
     wallet = LazyModule("creditops.services.wallet")
     ws = LazyModule("creditops.services.workspace")
@@ -83,7 +85,7 @@ def _warn_low_confidence(lines: tuple[str, ...] | list[str]) -> None:
 
 def ratecard_list(db: DbOption = None, as_json: JsonOption = False) -> None:
     """The rate cards available: shipped with creditops, or loaded into the workspace."""
-    cards = cs.list_cards(db)
+    cards = rc.list_cards(db)
     if as_json:
         print_json([{"name": c.name, "title": c.title, "version": c.version, "origin": origin,
                      "converts_to": c.converts_to, "usage_types": len(c.usage_types),
@@ -111,7 +113,7 @@ def ratecard_show(name: Annotated[str, typer.Argument(help="Rate card name.")],
                   contract: ContractOption = None, db: DbOption = None,
                   as_json: JsonOption = False) -> None:
     """Every figure of a rate card with its sources, date and confidence (low ones flagged)."""
-    card = cs.show_card(db, name, contract)
+    card = rc.show_card(db, name, contract)
     if as_json:
         print_json(_card_json(card))
         return
@@ -177,7 +179,7 @@ def ratecard_convert(
     contract: ContractOption = None, db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """Convert a quantity to credits (or super messages), showing tier, rate and rounding."""
-    conversion = cs.convert_quantity(db, name, usage_type, _decimal(quantity, "QUANTITY"),
+    conversion = rc.convert_quantity(db, name, usage_type, _decimal(quantity, "QUANTITY"),
                                      month_to_date=_decimal(month_to_date, "--month-to-date"),
                                      sandbox=sandbox, contract=contract)
     if as_json:
@@ -197,7 +199,7 @@ def ratecard_load(file: Annotated[Path, typer.Argument(help="A rate card or over
     overrides file (`overrides:` entries for the workspace or one contract)."""
     workspace = ws.open_workspace(db)
     try:
-        summary = cs.load_rate_card_file(workspace, file)
+        summary = rc.load_rate_card_file(workspace, file)
     finally:
         workspace.close()
     console.print(f"loaded {summary}", highlight=False)

@@ -20,14 +20,9 @@ from creditops.adapters.storage.tables import PoolRow
 from creditops.adapters.usage_file import BadRow, file_sha256
 from creditops.core.errors import InputError, Problem
 from creditops.core.ratecard import Conversion, convert
-from creditops.services.consumption import (
-    EventsOrigin,
-    EventsSummary,
-    effective_card,
-    figure_warning,
-    import_events,
-)
+from creditops.services.consumption import EventsOrigin, EventsSummary, import_events
 from creditops.services.errors import NotFoundError
+from creditops.services.ratecards import effective_card, figure_warning
 from creditops.services.workspace import Workspace, settle_bad_rows
 
 MARKETING_KIND = "marketing_cloud_messages"
