@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from creditops.adapters.event_engine import EventEngine, connect_engine
 from creditops.adapters.storage.tables import ImportRow
 from creditops.adapters.usage_file import file_sha256
 from creditops.core.errors import InputError
@@ -197,7 +198,7 @@ def test_csv_files_read_again_count_every_row_they_hold(workspace, tmp_path) -> 
 def test_rows_scanned_reads_the_engines_profile(tmp_path) -> None:
     from creditops.adapters import events as ev
 
-    engine = ev.connect_engine("duckdb", tmp_path)
+    engine = connect_engine("duckdb", tmp_path)
     try:
         assert engine.rows_scanned("READ_CSV") is None  # nothing profiled yet
         for name, rows in (("a.csv", 3), ("b.csv", 2)):
@@ -295,7 +296,7 @@ def test_colliding_id_hashes_still_keep_one_first_copy_per_id() -> None:
         "quantity_ok": [True] * 5}))
     con = ibis.duckdb.connect()
 
-    engine = ev.EventEngine("duckdb", con)
+    engine = EventEngine("duckdb", con)
 
     def per_day(keyed: ibis.Table) -> dict[int, tuple[D, int]]:
         firsts = ev.first_copies(keyed, ev.repeated_hashes(keyed))
@@ -348,7 +349,7 @@ def test_the_imports_totals_equal_the_single_expression(events, hash_bits) -> No
     keyed = con.create_table("keyed", con.to_pyarrow(keyed), overwrite=True)
     defined = con.to_pyarrow(ev.totals_by_day(
         ev.first_copies(keyed, ev.repeated_hashes(keyed)))).to_pylist()
-    fast, _ = ev.first_copy_totals(ev.EventEngine("duckdb", con), keyed)
+    fast, _ = ev.first_copy_totals(EventEngine("duckdb", con), keyed)
 
     def comparable(totals: list[dict[str, object]]) -> list[tuple[object, ...]]:
         # Where no first copy has a usable quantity the group is flagged (never imported):

@@ -65,7 +65,8 @@ def test_the_same_expression_gives_identical_totals_on_duckdb_and_spark(spark, t
                                                                         ) -> None:
     path = events_file(tmp_path)
     seen = pa.table({"id": [f"e{i}" for i in range(0, 19000, 20)]})
-    from creditops.adapters.events import EventEngine, EventSource, parse_mapping, read_events
+    from creditops.adapters.event_engine import EventEngine
+    from creditops.adapters.events import EventSource, parse_mapping, read_events
 
     source = EventSource(str(path), [path], "csv", parse_mapping(None))
     on_duckdb = EventEngine("duckdb", ibis.duckdb.connect())

@@ -13,7 +13,8 @@ from typing import Any
 import duckdb
 import ibis
 
-from creditops.adapters.events import EVENT_FIELDS, EventEngine, EventSource, read_events
+from creditops.adapters.event_engine import EventEngine
+from creditops.adapters.events import EVENT_FIELDS, EventSource, read_events
 from creditops.core.errors import InputError, Problem
 
 LOCATED_PROBLEMS = 50

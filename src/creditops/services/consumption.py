@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from creditops.adapters.event_engine import EventEngine, connect_engine
 from creditops.adapters.event_problems import (
     LOCATED_PROBLEMS,
     LocatedRow,
@@ -40,10 +41,8 @@ from creditops.adapters.event_problems import (
     valid_only,
 )
 from creditops.adapters.events import (
-    EventEngine,
     EventSource,
     ReadProgress,
-    connect_engine,
     day_of,
     first_copies,
     first_copy_totals,
