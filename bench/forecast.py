@@ -180,8 +180,9 @@ def bench_forecast(pools: int, paths: int, days: int) -> float:
 
 def bench_backtest() -> None:
     from creditops.services.forecast import ForecastOptions, backtest_workspace
+    from creditops.services.imports import import_usage
     from creditops.services.plans import import_plan
-    from creditops.services.workspace import import_usage, init_workspace, load_register
+    from creditops.services.workspace import init_workspace, load_register
 
     demo = ROOT / "examples" / "demo"
     with tempfile.TemporaryDirectory() as folder:

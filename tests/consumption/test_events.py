@@ -19,6 +19,7 @@ from creditops.adapters.storage.tables import ImportRow
 from creditops.adapters.usage_file import file_sha256
 from creditops.core.errors import InputError
 from creditops.services import consumption as cs
+from creditops.services import imports
 from creditops.services import workspace as ws
 from tests.consumption.conftest import state, usage_rows
 
@@ -75,7 +76,7 @@ def test_daily_totals_in_utc_days_with_duplicates_skipped(workspace, tmp_path, m
 def test_rollback_lets_the_same_events_in_again(workspace, tmp_path) -> None:
     path = write(tmp_path / "a.csv", ["e1,2026-08-01T10:00:00Z,flex,action,5"])
     summary = cs.import_events(workspace, str(path))
-    ws.rollback_import(workspace, summary.import_id)
+    imports.rollback_import(workspace, summary.import_id)
     assert usage_rows(workspace) == []
     assert cs.import_events(workspace, str(path)).events == 1
     assert len(usage_rows(workspace)) == 1

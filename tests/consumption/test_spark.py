@@ -95,6 +95,7 @@ def test_the_same_expression_gives_identical_totals_on_duckdb_and_spark(spark, t
 
 def test_import_with_a_spark_engine_matches_the_duckdb_import(spark, sqlite_url, tmp_path
                                                               ) -> None:
+    from creditops.services import imports
     from creditops.services import workspace as ws
 
     workspace = ws.init_workspace(sqlite_url)
@@ -109,7 +110,7 @@ def test_import_with_a_spark_engine_matches_the_duckdb_import(spark, sqlite_url,
     assert (again.events, again.duplicate) == (0, 20000)
     for row in usage_rows(workspace):
         assert row.import_id == by_spark.import_id
-    ws.rollback_import(workspace, by_spark.import_id)
+    imports.rollback_import(workspace, by_spark.import_id)
     cs.import_events(workspace, str(path))
     duck_rows = {(r.pool_id, r.at, r.usage_type): r.quantity for r in usage_rows(workspace)}
     assert duck_rows == spark_rows

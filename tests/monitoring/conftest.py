@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from creditops.services.workspace import Workspace, import_usage, init_workspace, load_register
+from creditops.services.imports import import_usage
+from creditops.services.workspace import Workspace, init_workspace, load_register
 
 AS_OF = "2026-10-01"
 

@@ -14,6 +14,7 @@ from creditops.adapters.register_file import read_register_file
 from creditops.adapters.storage.tables import AccelerationPlanRow, MilestoneRow, PoolRow
 from creditops.core.errors import InputError
 from creditops.services.errors import NotFoundError
+from creditops.services.imports import rollback_import
 from creditops.services.plans import (
     OutcomeInput,
     accelerate,
@@ -22,7 +23,7 @@ from creditops.services.plans import (
     list_outcomes,
     workspace_plans,
 )
-from creditops.services.workspace import load_register, rollback_import
+from creditops.services.workspace import load_register
 from tests.monitoring.conftest import AS_OF, REGISTER
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from creditops.core.renewal_brief import IncentiveStatus
+from creditops.services import imports
 from creditops.services import workspace as ws
 from creditops.services.errors import NotFoundError
 from creditops.services.ledger_inputs import daily_usage, renewal_inputs
@@ -20,7 +21,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory):
     path: Path = tmp_path_factory.mktemp("demo") / "demo.db"
     workspace = ws.init_workspace(f"sqlite:///{path}")
     ws.load_register(workspace, EXAMPLES / "demo" / "register.yaml")
-    ws.import_usage(workspace, EXAMPLES / "demo" / "usage.csv")
+    imports.import_usage(workspace, EXAMPLES / "demo" / "usage.csv")
     yield workspace
     workspace.close()
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from creditops.adapters.storage.tables import ChangeRow, ImportRow, UsageRow
 from creditops.core.errors import InputError
+from creditops.services import imports
 from creditops.services import workspace as ws
 from creditops.services.errors import NotFoundError
 
@@ -64,7 +65,7 @@ def test_import_then_balance_and_register(workspace: ws.Workspace, tmp_path: Pat
                   "2026-03-02,flex,50,,a2\n"
                   "2026-03-03,flex,-20,,a2\n"
                   "2026-03-03,vouchers,2,,\n")
-    summary = ws.import_usage(workspace, usage)
+    summary = imports.import_usage(workspace, usage)
     assert (summary.rows_read, summary.accepted, summary.duplicate) == (4, 4, 0)
     balance = ws.pool_balance(workspace, "flex", "2026-03-02")
     assert balance.consumed == D("150.125") and balance.balance == D("849.875")
@@ -77,7 +78,7 @@ def test_import_then_balance_and_register(workspace: ws.Workspace, tmp_path: Pat
 
 def test_exact_decimals_survive_the_database(workspace: ws.Workspace, tmp_path: Path) -> None:
     tiny, huge = "0.000000000001", "12345678901234567890.123456789"
-    ws.import_usage(workspace, write(tmp_path / "u.csv", "date,pool,quantity\n"
+    imports.import_usage(workspace, write(tmp_path / "u.csv", "date,pool,quantity\n"
                                      f"2026-03-01,flex,{tiny}\n2026-03-02,vouchers,{huge}\n"))
     with workspace.session() as session:
         stored = sorted(session.scalars(select(UsageRow.quantity)))
@@ -88,12 +89,12 @@ def test_reimport_counts_nothing_twice_and_overlap_adds_only_new_rows(
         workspace: ws.Workspace, tmp_path: Path) -> None:
     first = write(tmp_path / "jan.csv", "date,pool,quantity\n2026-03-01,flex,5\n"
                   "2026-03-01,flex,5\n2026-03-02,flex,7\n")
-    ws.import_usage(workspace, first)
-    again = ws.import_usage(workspace, first)
+    imports.import_usage(workspace, first)
+    again = imports.import_usage(workspace, first)
     assert (again.accepted, again.duplicate) == (0, 3)
     later = write(tmp_path / "feb.csv", "date,pool,quantity\n2026-03-01,flex,5\n"
                   "2026-03-01,flex,5\n2026-03-02,flex,7\n2026-03-03,flex,1\n")
-    overlap = ws.import_usage(workspace, later)
+    overlap = imports.import_usage(workspace, later)
     assert (overlap.accepted, overlap.duplicate) == (1, 3)
     assert ws.pool_balance(workspace, "flex", "2026-03-03").consumed == D(18)
 
@@ -119,7 +120,7 @@ def test_bad_usage_files_name_the_place_and_change_nothing(
         workspace: ws.Workspace, tmp_path: Path, content: str, fragments: list[str]) -> None:
     path = write(tmp_path / "bad.csv", content)
     with pytest.raises(InputError) as caught:
-        ws.import_usage(workspace, path)
+        imports.import_usage(workspace, path)
     message = str(caught.value)
     assert "bad.csv" in message
     for fragment in fragments:
@@ -134,7 +135,7 @@ def test_wrong_encoding_is_reported_with_its_row(workspace: ws.Workspace, tmp_pa
     path = tmp_path / "latin1.csv"
     path.write_bytes("date,pool,quantity,note\n2026-03-01,flex,5,caf\xe9\n".encode("latin-1"))
     with pytest.raises(InputError, match="not UTF-8"):
-        ws.import_usage(workspace, path)
+        imports.import_usage(workspace, path)
 
 
 def test_quarantine_imports_good_rows_and_writes_bad_ones(workspace: ws.Workspace,
@@ -142,7 +143,7 @@ def test_quarantine_imports_good_rows_and_writes_bad_ones(workspace: ws.Workspac
     path = write(tmp_path / "mixed.csv", "date,pool,quantity\n2026-03-01,flex,5\n"
                  "2026-03-02,nope,1\n2026-03-03,flex,x\n")
     quarantine = tmp_path / "rejected.csv"
-    summary = ws.import_usage(workspace, path, quarantine=quarantine)
+    summary = imports.import_usage(workspace, path, quarantine=quarantine)
     assert (summary.accepted, summary.rejected) == (1, 2)
     text = quarantine.read_text()
     assert "unknown pool 'nope'" in text and "not a number" in text and text.count("\n") == 3
@@ -158,31 +159,31 @@ def test_xlsx_usage_is_read_like_csv(workspace: ws.Workspace, tmp_path: Path) ->
     sheet.append(["2026-03-02", "flex", "0.1", "x2"])
     path = tmp_path / "usage.xlsx"
     book.save(path)
-    summary = ws.import_usage(workspace, path)
+    summary = imports.import_usage(workspace, path)
     assert summary.accepted == 2
     assert ws.pool_balance(workspace, "flex", "2026-03-02").consumed == D("12.6")
 
 
 def test_rollback_of_a_usage_import(workspace: ws.Workspace, tmp_path: Path) -> None:
-    summary = ws.import_usage(workspace, write(tmp_path / "u.csv",
+    summary = imports.import_usage(workspace, write(tmp_path / "u.csv",
                                                "date,pool,quantity\n2026-03-01,flex,5\n"))
-    ws.rollback_import(workspace, summary.import_id)
+    imports.rollback_import(workspace, summary.import_id)
     assert usage_count(workspace) == 0
     with pytest.raises(InputError, match="already rolled back"):
-        ws.rollback_import(workspace, summary.import_id)
+        imports.rollback_import(workspace, summary.import_id)
     with pytest.raises(NotFoundError):
-        ws.rollback_import(workspace, 999)
-    assert ws.import_usage(workspace, tmp_path / "u.csv").accepted == 1
+        imports.rollback_import(workspace, 999)
+    assert imports.import_usage(workspace, tmp_path / "u.csv").accepted == 1
 
 
 def test_rollback_refuses_when_a_later_import_reverses_its_rows(workspace: ws.Workspace,
                                                                tmp_path: Path) -> None:
-    first = ws.import_usage(workspace, write(tmp_path / "a.csv",
+    first = imports.import_usage(workspace, write(tmp_path / "a.csv",
                                              "date,pool,quantity,ref\n2026-03-01,flex,5,r\n"))
-    ws.import_usage(workspace, write(tmp_path / "b.csv",
+    imports.import_usage(workspace, write(tmp_path / "b.csv",
                                      "date,pool,quantity,ref\n2026-03-02,flex,-5,r\n"))
     with pytest.raises(InputError, match="roll that one back first"):
-        ws.rollback_import(workspace, first.import_id)
+        imports.rollback_import(workspace, first.import_id)
 
 
 def test_reloading_the_register_updates_in_place_and_keeps_history(
@@ -196,7 +197,7 @@ def test_reloading_the_register_updates_in_place_and_keeps_history(
                                                          ChangeRow.action == "update")).one()
         assert change.before == {"quantity": "1000"} and change.after == {"quantity": "1500"}
     assert ws.load_register(workspace, changed).updated == 0
-    ws.rollback_import(workspace, summary.import_id)
+    imports.rollback_import(workspace, summary.import_id)
     assert ws.pool_balance(workspace, "flex", "2026-03-01").balance == D(1000)
 
 
@@ -207,21 +208,22 @@ def test_register_rollback_respects_later_changes_and_usage(workspace: ws.Worksp
     ws.load_register(workspace, write(tmp_path / "r3.yaml",
                                       REGISTER.format(timezone="UTC", quantity=3000)))
     with pytest.raises(InputError, match="changed grant 'y1' later"):
-        ws.rollback_import(workspace, second.import_id)
+        imports.rollback_import(workspace, second.import_id)
 
 
 def test_register_rollback_refuses_to_remove_a_pool_with_usage(workspace: ws.Workspace,
                                                                tmp_path: Path) -> None:
-    ws.import_usage(workspace, write(tmp_path / "u.csv", "date,pool,quantity\n2026-03-01,flex,1\n"))
+    imports.import_usage(workspace,
+                         write(tmp_path / "u.csv", "date,pool,quantity\n2026-03-01,flex,1\n"))
     with pytest.raises(InputError, match="has usage"):
-        ws.rollback_import(workspace, 1)
+        imports.rollback_import(workspace, 1)
 
 
 def test_time_zone_decides_where_days_start(database_url: str, tmp_path: Path) -> None:
     workspace = ws.init_workspace(database_url)
     ws.load_register(workspace, write(tmp_path / "r.yaml", REGISTER.format(
         timezone="America/New_York", quantity=1000)))
-    ws.import_usage(workspace, write(tmp_path / "u.csv", "date,pool,quantity\n"
+    imports.import_usage(workspace, write(tmp_path / "u.csv", "date,pool,quantity\n"
                                      "2026-03-01,flex,5\n"))
     # The end of 28 Feb in New York is 05:00 UTC on 1 March: the usage of 1 March is not in.
     assert ws.pool_balance(workspace, "flex", "2026-02-28").consumed == 0
@@ -246,7 +248,7 @@ def test_concurrent_imports_of_overlapping_files_equal_one(database_url: str,
 
     def run(path: Path) -> None:
         try:
-            ws.import_usage(workspace, path)
+            imports.import_usage(workspace, path)
         except BaseException as error:  # pragma: no cover - reported below
             errors.append(error)
 

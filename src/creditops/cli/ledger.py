@@ -15,7 +15,7 @@ from creditops.core.balances import PoolBalance
 from creditops.core.register import PoolRegister, Register, RegisterRow
 
 if TYPE_CHECKING:
-    from creditops.services.workspace import ImportSummary
+    from creditops.services.imports import ImportSummary
 
 
 def _services() -> Any:
@@ -23,6 +23,12 @@ def _services() -> Any:
     from creditops.services import workspace
 
     return workspace
+
+
+def _imports() -> Any:
+    from creditops.services import imports
+
+    return imports
 
 DbOption = Annotated[
     str | None,
@@ -89,8 +95,8 @@ def import_usage(
     ws = _services()
     workspace = ws.open_workspace(db)
     summary = run_with_progress(
-        file, lambda progress: ws.import_usage(workspace, file, quarantine=quarantine,
-                                               on_progress=progress))
+        file, lambda progress: _imports().import_usage(workspace, file, quarantine=quarantine,
+                                                       on_progress=progress))
     print_import_summary(summary)
     workspace.close()
 
@@ -119,7 +125,7 @@ def list_imports(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Every import: who, when, file hash, rows read/accepted/rejected/duplicate."""
     ws = _services()
     workspace = ws.open_workspace(db)
-    records = ws.list_imports(workspace)
+    records = _imports().list_imports(workspace)
     workspace.close()
     fields = ("id", "kind", "source", "at", "actor", "rows_read", "rows_accepted",
               "rows_rejected", "rows_duplicate", "status", "file_hash")
@@ -141,7 +147,7 @@ def rollback(import_id: Annotated[int, typer.Argument(help="The import's id.")],
     """Undo an import: its usage rows are removed, or its register changes reverted."""
     ws = _services()
     workspace = ws.open_workspace(db)
-    record = ws.rollback_import(workspace, import_id)
+    record = _imports().rollback_import(workspace, import_id)
     workspace.close()
     console.print(f"import {record.id} ({record.kind}, {record.source}) rolled back",
                   highlight=False)

@@ -22,8 +22,9 @@ from creditops.core.errors import InputError, Problem
 from creditops.core.ratecard import Conversion, convert
 from creditops.services.consumption import EventsOrigin, EventsSummary, import_events
 from creditops.services.errors import NotFoundError
+from creditops.services.imports import settle_bad_rows
 from creditops.services.ratecards import effective_card, figure_warning
-from creditops.services.workspace import Workspace, settle_bad_rows
+from creditops.services.workspace import Workspace
 
 MARKETING_KIND = "marketing_cloud_messages"
 MESSAGE_SCHEMA = pa.schema([("id", pa.string()), ("at", pa.timestamp("us", tz="UTC")),

@@ -19,14 +19,13 @@ from creditops.adapters.digital_wallet import WalletRow, read_wallet_rows
 from creditops.adapters.storage.tables import ImportRow, PoolRow, UsageRow, WalletPendingRow
 from creditops.adapters.usage_file import BadRow, file_sha256
 from creditops.core.wallet_mapping import WalletMatch, make_match, pool_for
-from creditops.services.workspace import (
+from creditops.services.imports import (
     BATCH,
     ImportSummary,
-    Workspace,
     _insert_ignoring_duplicates,
-    current_actor,
     settle_bad_rows,
 )
+from creditops.services.workspace import Workspace, current_actor
 
 SOURCE = "digital-wallet"
 
