@@ -316,9 +316,9 @@ def check(
     if dry_run:
         from creditops.adapters.notify import chat_target_key
         from creditops.config import load_settings
-        from creditops.services.alerts import _split_urls
+        from creditops.services.alert_routing import split_urls
 
-        for url in _split_urls(load_settings().notify_urls):
+        for url in split_urls(load_settings().notify_urls):
             labels[chat_target_key(url)] = chat_label(url)
     if as_json:
         print_json({

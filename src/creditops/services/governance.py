@@ -39,7 +39,7 @@ from creditops.core.ledger import Ledger
 from creditops.core.model import Pool, Usage, day_start
 from creditops.core.numbers import ZERO
 from creditops.core.register import Register, build_pool_register
-from creditops.services.alerts import rules_from_json
+from creditops.services.alert_routing import rules_from_json
 from creditops.services.milestones import load_milestones
 from creditops.services.plans import plan_views
 from creditops.services.workspace import (
