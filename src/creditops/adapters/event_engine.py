@@ -28,7 +28,6 @@ class EventEngine:
     spark: Any = None  # the SparkSession, on Spark engines
     stop_spark: bool = False
     cached: list[Any] = field(default_factory=list)
-    kept: list[str] = field(default_factory=list)  # names of the tables ``keep`` stored
     profile: Any = None  # DuckDB's profile of the last statement ``keep`` profiled
 
     @property
@@ -43,7 +42,8 @@ class EventEngine:
 
     def keep(self, table: ibis.Table, *, profile: bool = False) -> tuple[ibis.Table, int]:
         """``cache``, with the number of rows kept: on DuckDB the statement that stores them
-        counts them (counting the stored table again is a scan of ten million rows).
+        counts them (counting the stored table again is a scan of ten million rows), and the
+        table goes with the in-memory database when the engine closes.
         ``profile`` keeps DuckDB's profile of the statement for ``rows_scanned``."""
         if not self.is_duckdb:
             cached = self.cache(table)
@@ -60,7 +60,6 @@ class EventEngine:
         finally:
             if profile:
                 self.backend.raw_sql("RESET enable_profiling")
-        self.kept.append(name)
         return self.backend.table(name), int(rows)
 
     def rows_scanned(self, function: str) -> int | None:
@@ -103,10 +102,6 @@ class EventEngine:
             with contextlib.suppress(Exception):
                 cached.release()
         self.cached.clear()
-        for name in self.kept:
-            with contextlib.suppress(Exception):
-                self.backend.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
-        self.kept.clear()
         if self.stop_spark:
             self.spark.stop()
         elif self.is_duckdb:
