@@ -217,6 +217,50 @@ def test_rows_scanned_reads_the_engines_profile(tmp_path) -> None:
         engine.close()
 
 
+def test_a_second_connection_sums_what_keep_stored_while_the_first_goes_on(tmp_path) -> None:
+    import threading
+
+    from creditops.adapters import events as ev
+
+    engine = connect_engine("duckdb", tmp_path)
+    try:
+        write(tmp_path / "a.csv", ["a1,2026-08-01T10:00:00Z,flex,action,1.5",
+                                   "a2,2026-08-01T23:59:59Z,flex,action,2",
+                                   "a3,2026-08-02T00:00:00Z,flex,,4"])
+        source = ev.resolve_source(str(tmp_path / "a.csv"), ev.parse_mapping(None), local=True)
+        kept, _ = engine.keep(ev.keyed_events(ev.read_events(engine, source), native=True))
+        expected = ev.totals_by_day(kept).to_pyarrow().to_pylist()
+        summing = engine.rows_on_the_side(ev.totals_by_day(kept))
+        seen: list[object] = []
+        side = threading.Thread(target=lambda: seen.extend(summing()))
+        side.start()
+        assert kept.count().to_pyarrow().as_py() == 3  # this connection, meanwhile
+        side.join()
+        assert seen == expected
+        assert [(t["day"], t["usage_type"], t["quantity"]) for t in expected] == [
+            (20666, "action", D("3.5")), (20667, None, D(4))]
+    finally:
+        engine.close()
+
+
+def test_closing_in_the_background_waits_and_reports_what_went_wrong(tmp_path) -> None:
+    engine = connect_engine("duckdb", tmp_path)
+    engine.close_in_background()
+    engine.close()  # waits for the release started above
+    engine.close()  # and once released, stays released
+    with pytest.raises(Exception, match="closed"):
+        engine.backend.con.execute("SELECT 1")
+
+    class Failing(EventEngine):
+        def _close(self) -> None:
+            raise RuntimeError("the cluster did not answer")
+
+    failing = Failing("spark://nowhere:7077", backend=None, spark=object())
+    failing.close_in_background()
+    with pytest.raises(RuntimeError, match="did not answer"):
+        failing.close()
+
+
 def test_missing_files_and_columns_are_input_errors(workspace, tmp_path) -> None:
     with pytest.raises(InputError, match="no such file"):
         cs.import_events(workspace, str(tmp_path / "none-*.csv"))

@@ -82,27 +82,20 @@ def repeated_hashes(keyed: ibis.Table) -> ibis.Table:
             .filter(_.copies > 1).select("id_hash"))
 
 
-def repeated_in_batch(engine: EventEngine, keyed: ibis.Table,
-                      meanwhile: Callable[[], Any] | None = None) -> ibis.Table | None:
+def repeated_in_batch(engine: EventEngine, keyed: ibis.Table) -> ibis.Table | None:
     """The hashes that occur more than once in the batch, or None when none does. On DuckDB the
     hashes are sorted in two halves (split by their top bit) on two threads and compared with
-    their neighbours: several times cheaper than grouping ten million of them; ``meanwhile``
-    runs on the engine during the sort. Elsewhere it is the grouping expression, run where the
-    data lives."""
+    their neighbours: several times cheaper than grouping ten million of them. Elsewhere it is
+    the grouping expression, run where the data lives."""
     if not engine.is_duckdb:
-        if meanwhile is not None:
-            meanwhile()
         return engine.cache(repeated_hashes(keyed))
     hash_type = keyed.id_hash.type()
     middle = ibis.literal(2**(hash_type.nbytes * 8 - 1) if hash_type.is_unsigned_integer()
                           else 0, hash_type)
     halves = [keyed.filter(half).id_hash.to_pyarrow().to_numpy()
               for half in (keyed.id_hash < middle, keyed.id_hash >= middle)]
-    with ThreadPoolExecutor(len(halves) + 1) as pool:
-        sorting = [pool.submit(np.sort, half) for half in halves]
-        if meanwhile is not None:
-            meanwhile()
-        ordered = [task.result() for task in sorting]
+    with ThreadPoolExecutor(len(halves)) as pool:
+        ordered = list(pool.map(np.sort, halves))
     repeats = np.concatenate([half[1:][half[1:] == half[:-1]] for half in ordered])
     if not len(repeats):
         return None
@@ -144,20 +137,24 @@ def totals_by_day(events: ibis.Table) -> ibis.Table:
 def first_copy_totals(engine: EventEngine, keyed: ibis.Table
                       ) -> tuple[list[dict[str, Any]], ibis.Table | None]:
     """``totals_by_day(first_copies(keyed, repeated))`` and the repeated hashes, computed as the
-    totals of every event (summed by the engine while the hashes are sorted) less those of the
-    later copies of repeated ids: the ten million events are grouped once and never joined, and
-    only the few repeated ones go through the window."""
-    everything: list[dict[str, Any]] = []
-    repeated = repeated_in_batch(engine, keyed, meanwhile=lambda: everything.extend(
-        totals_by_day(keyed).to_pyarrow().to_pylist()))
-    if repeated is None:
-        return everything, None
-    window = ibis.window(group_by="id", order_by=[_.at, _.quantity])
-    later = (keyed.semi_join(repeated, "id_hash")
-             .mutate(copy_number=ibis.row_number().over(window))
-             .filter(_.copy_number > 0).drop("copy_number"))
+    totals of every event less those of the later copies of repeated ids: the ten million events
+    are grouped once and never joined, and only the few repeated ones go through the window.
+    On DuckDB (where ``keyed`` is a table ``keep`` stored) every event is summed on a second
+    connection while this one finds the repeated ids and their later copies."""
+    summing = engine.rows_on_the_side(totals_by_day(keyed))
+    with ThreadPoolExecutor(1) as pool:
+        meanwhile = pool.submit(summing) if engine.is_duckdb else None
+        repeated = repeated_in_batch(engine, keyed)
+        later_copies: list[dict[str, Any]] = []
+        if repeated is not None:
+            window = ibis.window(group_by="id", order_by=[_.at, _.quantity])
+            later = (keyed.semi_join(repeated, "id_hash")
+                     .mutate(copy_number=ibis.row_number().over(window))
+                     .filter(_.copy_number > 0).drop("copy_number"))
+            later_copies = totals_by_day(later).to_pyarrow().to_pylist()
+        everything = meanwhile.result() if meanwhile is not None else summing()
     by_key = {(t["day"], t["pool"], t["usage_type"]): t for t in everything}
-    for copy in totals_by_day(later).to_pyarrow().to_pylist():
+    for copy in later_copies:
         total = by_key[copy["day"], copy["pool"], copy["usage_type"]]
         for measure in ("events", "flagged"):
             total[measure] -= copy[measure]

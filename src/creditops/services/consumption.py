@@ -81,9 +81,10 @@ log = logging.getLogger("creditops.consumption")
 @contextlib.contextmanager
 def _step(name: str) -> Any:
     """Logs how long a step of an import took (``--verbose``, and the benchmark, show it)."""
-    started = clock.perf_counter()
+    started, cpu = clock.perf_counter(), clock.process_time()
     yield
-    log.debug("%s: %.2f s", name, clock.perf_counter() - started)
+    log.debug("%s: %.2f s (%.2f s of processor time)", name, clock.perf_counter() - started,
+              clock.process_time() - cpu)
 
 
 # -- raw events --------------------------------------------------------------------------------
@@ -265,6 +266,7 @@ def _import_events(session: Session, engine: EventEngine, source: EventSource, w
         insert_rows(session, UsageRow, rows)
         written = len(rows)
         writing.result()
+    engine.close_in_background()  # nothing more is asked of it
     with _step("store manifest"):
         for part, data in enumerate(manifest_parts(manifest)):
             session.add(EventManifestRow(import_id=record.id, part=part, id_count=counted,
@@ -322,8 +324,13 @@ def _usage_rows(session: Session, totals: list[dict[str, Any]], import_id: int, 
     low: dict[str, None] = {}
     month_position: dict[tuple[str, str, int, int], Decimal] = {}
     problems: list[Problem] = []
+    days: dict[int, tuple[date, datetime, str]] = {}  # tens of thousands of totals, a few days
     for total in totals:
-        day = day_of(total["day"])
+        if (day_fields := days.get(total["day"])) is None:
+            day = day_of(total["day"])
+            day_fields = days[total["day"]] = (day, datetime.combine(day, time(0), tzinfo=UTC),
+                                               day.isoformat())
+        day, midnight, iso_day = day_fields
         pool, usage_type = total["pool"], total["usage_type"]
         quantity = normalize(Decimal(total["quantity"]))
         note = f"{total['events']} event(s)"
@@ -360,9 +367,9 @@ def _usage_rows(session: Session, totals: list[dict[str, Any]], import_id: int, 
                      f"{card.converts_to}(s) with {card.name}")
             quantity = conversion.amount
         rows.append({
-            "pool_id": pool, "at": datetime.combine(day, time(0), tzinfo=UTC),
+            "pool_id": pool, "at": midnight,
             "quantity": quantity, "usage_type": usage_type,
-            "identity": f"{kind}:{import_id}:{day.isoformat()}:{usage_type or ''}",
+            "identity": f"{kind}:{import_id}:{iso_day}:{usage_type or ''}",
             "reverses": None, "ref": None, "source": kind, "note": note,
             "import_id": import_id,
         })
