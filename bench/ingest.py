@@ -7,20 +7,23 @@ process:
 
 1. the reference: DuckDB reading the file and grouping it by UTC day, pool and usage type;
 2. the first import into a fresh SQLite workspace (the service function `import_events`, as the
-   command runs it), with its peak memory;
+   command runs it, timed once the workspace is open, as the reference is timed once DuckDB is
+   loaded), with its peak memory;
 3. the same import again, where every event is a duplicate;
 
 and, to show what the target leaves room for, the floor of any exact, idempotent import that
 reads the file once: DuckDB keeping the rows with their id hashes (32 bits), sorting the 10M
 hashes (two threads) to find repeated ids, and writing the ids that a re-import must skip.
 
-The three are measured in turn, round after round (three rounds by default), and compared by
-their medians: on a shared machine a single run can be 20-40% off, the same way for neither.
+The three are measured in turn, round after round (five rounds by default), and compared by
+their medians: on a shared machine a single run can be 20-40% off, the same way for neither. The
+first import is within 2x the reference when both the median of the rounds' own ratios (each
+round runs the two back to back) and the ratio of the two medians are.
 
 Targets: first import within 2x the reference; re-import no slower than the first; peak memory
 under 2 GB. Exits non-zero only when something fails to run.
 
-    .venv/bin/python bench/ingest.py [--rows 10000000] [--formats csv,parquet] [--rounds 3]
+    .venv/bin/python bench/ingest.py [--rows 10000000] [--formats csv,parquet] [--rounds 5]
 
 CREDITOPS_BENCH_STEPS=1 also prints how long each step of the import took.
 """
@@ -74,6 +77,7 @@ print(json.dumps({"seconds": time.perf_counter() - started, "groups": len(groups
 """
 
 FLOOR = """
+import creditops  # settles NumPy for this processor first, as in the import
 import duckdb, json, sys, time
 from concurrent.futures import ThreadPoolExecutor
 import numpy as np
@@ -153,7 +157,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--formats", default="csv,parquet")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     options = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, {platform.platform()}")
@@ -181,10 +185,17 @@ def main() -> None:
                 {**runs[-1], "seconds": statistics.median(r["seconds"] for r in runs),
                  "each": ", ".join(f"{r['seconds']:.2f}" for r in runs)}
                 for runs in rounds.values())
-            ratio = first["seconds"] / reference["seconds"]
+            # Within a round the reference and the import run back to back, on the same state of
+            # the machine: the median of the rounds' own ratios is what its drift moves least.
+            # The target is met only when the ratio of the two medians is within it too.
+            paired = [f["seconds"] / r["seconds"]
+                      for r, f in zip(rounds["reference"], rounds["first"], strict=True)]
+            ratio = statistics.median(paired)
+            of_medians = first["seconds"] / reference["seconds"]
             peak = max(r["peak_mb"] for r in rounds["first"] + rounds["again"])
             checks = {
-                f"first import within 2x the reference ({ratio:.2f}x)": ratio <= 2,
+                f"first import within 2x the reference ({ratio:.2f}x round by round, "
+                f"{of_medians:.2f}x between the medians)": max(ratio, of_medians) <= 2,
                 f"re-import no slower than the first ({again['seconds']:.2f} s vs "
                 f"{first['seconds']:.2f} s)": again["seconds"] <= first["seconds"],
                 f"peak memory under 2 GB ({peak:,.0f} MB)": peak < 2048,
@@ -195,6 +206,8 @@ def main() -> None:
             print(f"  first import  {first['seconds']:.2f} s ({first['each']}): "
                   f"{first['events']:,.0f} events, {first['duplicate']:,.0f} duplicates, "
                   f"{first['daily_totals']:,.0f} daily totals, peak {first['peak_mb']:,.0f} MB")
+            print(f"  first import / reference, round by round: "
+                  f"{', '.join(f'{r:.2f}' for r in paired)} (median {ratio:.2f}x)")
             print(f"  re-import     {again['seconds']:.2f} s ({again['each']}): "
                   f"{again['events']:,.0f} events, {again['duplicate']:,.0f} duplicates, "
                   f"peak {again['peak_mb']:,.0f} MB")
