@@ -243,6 +243,28 @@ def test_a_second_connection_sums_what_keep_stored_while_the_first_goes_on(tmp_p
         engine.close()
 
 
+def test_the_second_connection_keeps_utc_days_whatever_the_machines_zone(tmp_path) -> None:
+    """A new DuckDB connection starts in the machine's time zone; the second connection is put
+    in UTC, as Ibis puts the first (checked in a process whose zone is Auckland's)."""
+    import subprocess
+    import sys
+
+    write(tmp_path / "a.csv", ["a1,2026-08-01T23:59:59Z,flex,action,1"])
+    code = f"""
+from pathlib import Path
+from creditops.adapters import events as ev
+from creditops.adapters.event_engine import connect_engine
+engine = connect_engine("duckdb", Path({str(tmp_path)!r}))
+source = ev.resolve_source({str(tmp_path / "a.csv")!r}, ev.parse_mapping(None), local=True)
+kept, _ = engine.keep(ev.read_events(engine, source))
+print(engine.rows_on_the_side(kept.select(day=kept.at.date()))()[0]["day"])
+engine.close()
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "TZ": "Pacific/Auckland"}, check=True)
+    assert result.stdout.strip() == "2026-08-01"
+
+
 def test_closing_in_the_background_waits_and_reports_what_went_wrong(tmp_path) -> None:
     engine = connect_engine("duckdb", tmp_path)
     engine.close_in_background()

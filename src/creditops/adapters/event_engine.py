@@ -77,6 +77,7 @@ class EventEngine:
 
         def rows() -> list[dict[str, Any]]:
             with contextlib.closing(self.backend.con.cursor()) as side:
+                side.execute("SET TimeZone = 'UTC'")  # a session setting, as Ibis sets it
                 return list(side.sql(query).to_arrow_table().to_pylist())
 
         return rows
