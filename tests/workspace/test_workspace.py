@@ -279,3 +279,25 @@ def test_unknown_pool_and_missing_workspace(workspace: ws.Workspace, tmp_path: P
         ws.pool_balance(workspace, "nope")
     with pytest.raises(NotFoundError, match="creditops init"):
         ws.open_workspace(f"sqlite:///{tmp_path / 'absent.db'}")
+
+
+@pytest.mark.parametrize("content", [b"", b"id,at\n", bytes(range(256)) * 9000])
+def test_a_files_hash_is_its_contents_sha256_mapped_or_read(tmp_path: Path,
+                                                             content: bytes) -> None:
+    """A regular file is hashed through a mapping of it; an empty one (which cannot be mapped)
+    and a pipe are read."""
+    import hashlib
+    import os
+
+    from creditops.adapters.usage_file import file_sha256
+
+    expected = hashlib.sha256(content).hexdigest()
+    regular = tmp_path / "usage.csv"
+    regular.write_bytes(content)
+    assert file_sha256(regular) == expected
+    pipe = tmp_path / "usage.pipe"
+    os.mkfifo(pipe)
+    writer = threading.Thread(target=pipe.write_bytes, args=(content,))
+    writer.start()
+    assert file_sha256(pipe) == expected
+    writer.join()

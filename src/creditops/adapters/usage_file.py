@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import mmap
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -49,10 +50,16 @@ class BadRow:
 
 
 def file_sha256(path: Path) -> str:
+    """The file's SHA-256, hashed where the file lies in memory (a mapping of it: no copy of a
+    raw-event file of hundreds of megabytes), or read in chunks where it cannot be mapped."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
+        try:
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                digest.update(mapped)
+        except (ValueError, OSError):  # empty, or not a regular file (a pipe): nothing read yet
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
     return digest.hexdigest()
 
 
