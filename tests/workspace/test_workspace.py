@@ -282,15 +282,21 @@ def test_unknown_pool_and_missing_workspace(workspace: ws.Workspace, tmp_path: P
 
 
 @pytest.mark.parametrize("content", [b"", b"id,at\n", bytes(range(256)) * 9000])
-def test_a_files_hash_is_its_contents_sha256_mapped_or_read(tmp_path: Path,
-                                                             content: bytes) -> None:
-    """A regular file is hashed through a mapping of it; an empty one (which cannot be mapped)
-    and a pipe are read."""
+@pytest.mark.parametrize("window", [None, "a page"])
+def test_a_files_hash_is_its_contents_sha256_mapped_or_read(
+        tmp_path: Path, content: bytes, window: str | None, monkeypatch: pytest.MonkeyPatch
+        ) -> None:
+    """A regular file is hashed through a mapping of it, window by window; an empty one (which
+    cannot be mapped) and a pipe are read."""
     import hashlib
+    import mmap
     import os
 
+    from creditops.adapters import usage_file
     from creditops.adapters.usage_file import file_sha256
 
+    if window:  # hundreds of windows, the last one short
+        monkeypatch.setattr(usage_file, "HASH_WINDOW", mmap.ALLOCATIONGRANULARITY)
     expected = hashlib.sha256(content).hexdigest()
     regular = tmp_path / "usage.csv"
     regular.write_bytes(content)

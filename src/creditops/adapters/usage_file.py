@@ -49,17 +49,29 @@ class BadRow:
     problems: list[Problem]
 
 
+HASH_WINDOW = 64 << 20  # a multiple of every page size
+
+
 def file_sha256(path: Path) -> str:
     """The file's SHA-256, hashed where the file lies in memory (a mapping of it: no copy of a
     raw-event file of hundreds of megabytes), or read in chunks where it cannot be mapped."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         try:
-            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                digest.update(mapped)
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         except (ValueError, OSError):  # empty, or not a regular file (a pipe): nothing read yet
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(chunk)
+            return digest.hexdigest()
+        with mapped, memoryview(mapped) as view:
+            for start in range(0, len(view), HASH_WINDOW):
+                window = view[start:start + HASH_WINDOW]
+                digest.update(window)
+                if hasattr(mmap, "MADV_DONTNEED"):
+                    # The pages hashed leave this process's resident memory (the system's cache
+                    # of the file keeps them): a whole file mapped would count in it.
+                    mapped.madvise(mmap.MADV_DONTNEED, start, len(window))
+                window.release()
     return digest.hexdigest()
 
 
