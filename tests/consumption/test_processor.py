@@ -22,7 +22,7 @@ def listing(vendor: str, family: int, flags: str, processors: int = 2) -> str:
 @pytest.mark.parametrize(("vendor", "family", "flags", "expected"), [
     ("AuthenticAMD", 25, FLAGS + " avx512f avx512bw", True),  # Zen 4 (Genoa, Raphael)
     ("AuthenticAMD", 25, FLAGS, False),  # Zen 3: the same family, no AVX-512
-    ("AuthenticAMD", 26, FLAGS + " avx512f", False),  # Zen 5 stores compressed vectors fast
+    ("AuthenticAMD", 26, FLAGS + " avx512f", False),  # Zen 5: reported not to be slow there
     ("GenuineIntel", 6, FLAGS + " avx512f", False),  # where NumPy's AVX-512 sort was tuned
     ("AuthenticAMD", 25, FLAGS + " avx512fx", False),  # a flag is a whole word
 ])

@@ -5,7 +5,7 @@ with the memory form of VPCOMPRESS, which AMD's Zen 4 runs in microcode (AMD's o
 guide for Zen 4 says to avoid it), so there it sorts several times slower than NumPy's own AVX2
 code: 0.21 s against 0.03 s for five million 32-bit hashes, and an import of raw events sorts
 ten million of them. Zen 4 is the AMD family 25 (19h) with AVX-512: Zen 3, of the same family,
-has no AVX-512, and Zen 5 (family 26) stores compressed vectors at full speed.
+has no AVX-512, and Zen 5 (family 26) is reported to run the memory form at full speed.
 """
 
 from __future__ import annotations
