@@ -53,8 +53,7 @@ class EventEngine:
             cached = self.cache(table)
             return cached, int(cached.count().to_pyarrow().as_py())
         name = ibis.util.gen_name("creditops_kept")
-        self.backend._run_pre_execute_hooks(table)  # registers the tables it reads from memory
-        query = self.backend.compile(table)
+        query = self._sql(table)
         if profile:
             self.backend.raw_sql("SET enable_profiling = 'no_output'")
         try:
@@ -72,8 +71,7 @@ class EventEngine:
         one goes on; that connection sees the tables ``keep`` stored, no temporary ones."""
         if not self.is_duckdb:
             return lambda: list(table.to_pyarrow().to_pylist())
-        self.backend._run_pre_execute_hooks(table)  # registers the tables it reads from memory
-        query = str(self.backend.compile(table))
+        query = self._sql(table)
 
         def rows() -> list[dict[str, Any]]:
             with contextlib.closing(self.backend.con.cursor()) as side:
@@ -81,6 +79,11 @@ class EventEngine:
                 return list(side.sql(query).to_arrow_table().to_pylist())
 
         return rows
+
+    def _sql(self, table: ibis.Table) -> str:
+        """A table's DuckDB SQL, for a statement Ibis does not run itself."""
+        self.backend._run_pre_execute_hooks(table)  # registers the tables it reads from memory
+        return str(self.backend.compile(table))
 
     def rows_scanned(self, function: str) -> int | None:
         """How many rows the scans by a table function (``READ_CSV``) produced in the last

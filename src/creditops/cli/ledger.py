@@ -10,25 +10,18 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from creditops.cli.output import console, print_csv, print_json
+from creditops.cli.output import LazyModule, console, print_csv, print_json
 from creditops.core.balances import PoolBalance
 from creditops.core.register import PoolRegister, Register, RegisterRow
 
 if TYPE_CHECKING:
+    import creditops.services.imports as imports
+    import creditops.services.workspace as ws
     from creditops.services.imports import ImportSummary
-
-
-def _services() -> Any:
+else:
     # Imported on use: the database and file-format stack is not needed for `--help`.
-    from creditops.services import workspace
-
-    return workspace
-
-
-def _imports() -> Any:
-    from creditops.services import imports
-
-    return imports
+    imports = LazyModule("creditops.services.imports")
+    ws = LazyModule("creditops.services.workspace")
 
 DbOption = Annotated[
     str | None,
@@ -65,7 +58,6 @@ def register(app: typer.Typer, report: typer.Typer) -> None:
 
 def init(db: DbOption = None) -> None:
     """Create a workspace (or bring its schema up to date)."""
-    ws = _services()
     workspace = ws.init_workspace(db)
     console.print(f"workspace ready: {workspace.url}", highlight=False)
     workspace.close()
@@ -74,7 +66,6 @@ def init(db: DbOption = None) -> None:
 def load(file: Annotated[Path, typer.Argument(help="Register file (YAML).")],
          db: DbOption = None) -> None:
     """Load contracts, pools and grants; loading again updates in place by id."""
-    ws = _services()
     workspace = ws.open_workspace(db)
     summary = ws.load_register(workspace, file)
     console.print(
@@ -92,11 +83,10 @@ def import_usage(
 ) -> None:
     """Import usage (columns date or at, pool, quantity; optional usage_type, ref, source,
     note). Idempotent and all-or-nothing."""
-    ws = _services()
     workspace = ws.open_workspace(db)
     summary = run_with_progress(
-        file, lambda progress: _imports().import_usage(workspace, file, quarantine=quarantine,
-                                                       on_progress=progress))
+        file, lambda progress: imports.import_usage(workspace, file, quarantine=quarantine,
+                                                    on_progress=progress))
     print_import_summary(summary)
     workspace.close()
 
@@ -123,9 +113,8 @@ def print_import_summary(summary: ImportSummary) -> None:
 
 def list_imports(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Every import: who, when, file hash, rows read/accepted/rejected/duplicate."""
-    ws = _services()
     workspace = ws.open_workspace(db)
-    records = _imports().list_imports(workspace)
+    records = imports.list_imports(workspace)
     workspace.close()
     fields = ("id", "kind", "source", "at", "actor", "rows_read", "rows_accepted",
               "rows_rejected", "rows_duplicate", "status", "file_hash")
@@ -145,9 +134,8 @@ def list_imports(db: DbOption = None, as_json: JsonOption = False) -> None:
 def rollback(import_id: Annotated[int, typer.Argument(help="The import's id.")],
              db: DbOption = None) -> None:
     """Undo an import: its usage rows are removed, or its register changes reverted."""
-    ws = _services()
     workspace = ws.open_workspace(db)
-    record = _imports().rollback_import(workspace, import_id)
+    record = imports.rollback_import(workspace, import_id)
     workspace.close()
     console.print(f"import {record.id} ({record.kind}, {record.source}) rolled back",
                   highlight=False)
@@ -240,7 +228,6 @@ def show_register(
 ) -> None:
     """The credits register: per pool and grant, contracted, consumed, remaining, expiry,
     run-rate, projected unconsumed at expiry and status."""
-    ws = _services()
     workspace = ws.open_workspace(db)
     result = ws.build_workspace_register(workspace, as_of)
     currency = ws.workspace_currency(workspace)
@@ -290,7 +277,6 @@ def balance_json(balance: PoolBalance) -> dict[str, Any]:
 def balance(pool: Annotated[str, typer.Argument(help="Pool id.")], as_of: AsOfOption = None,
             as_json: JsonOption = False, db: DbOption = None) -> None:
     """A pool's balances at an instant: per grant remaining, consumed, overage, lapsed, voided."""
-    ws = _services()
     workspace = ws.open_workspace(db)
     result = ws.pool_balance(workspace, pool, as_of)
     workspace.close()

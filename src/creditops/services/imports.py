@@ -51,7 +51,7 @@ class ImportSummary:
     quarantine: Path | None
 
 
-def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> int:
+def insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> int:
     if not rows:
         return 0
     dialect = session.get_bind().dialect.name
@@ -135,9 +135,9 @@ def import_usage(workspace: Workspace, path: Path, *, quarantine: Path | None = 
                 "note": item.note, "import_id": record.id,
             })
             if len(batch) >= BATCH:
-                accepted += _insert_ignoring_duplicates(session, batch)
+                accepted += insert_ignoring_duplicates(session, batch)
                 batch = []
-        accepted += _insert_ignoring_duplicates(session, batch)
+        accepted += insert_ignoring_duplicates(session, batch)
         valid = rows_read - len(bad_rows)
         settle_bad_rows(bad_rows, rows_read, source, quarantine)
         record.rows_read = rows_read

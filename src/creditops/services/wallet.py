@@ -22,7 +22,7 @@ from creditops.core.wallet_mapping import WalletMatch, make_match, pool_for
 from creditops.services.imports import (
     BATCH,
     ImportSummary,
-    _insert_ignoring_duplicates,
+    insert_ignoring_duplicates,
     settle_bad_rows,
 )
 from creditops.services.workspace import Workspace, current_actor
@@ -70,7 +70,7 @@ def _insert_new(session: Session, rows: list[dict[str, Any]]) -> int:
         return 0
     present = set(session.scalars(select(UsageRow.identity).where(
         UsageRow.identity.in_([r["identity"] for r in rows]))))
-    return _insert_ignoring_duplicates(session, [r for r in rows if r["identity"] not in present])
+    return insert_ignoring_duplicates(session, [r for r in rows if r["identity"] not in present])
 
 
 def _keep_pending(session: Session, rows: list[WalletRow], origin: str, import_id: int) -> None:
